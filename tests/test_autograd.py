@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+
+import tinynn
+from tinynn.autograd import Function, GradcheckError, detect_anomaly, gradcheck
+
+
+def test_chain_rule_on_a_small_expression():
+    x = tinynn.tensor(3.0, requires_grad=True)
+    y = tinynn.tensor(4.0, requires_grad=True)
+    z = x * y + x.exp() / y
+    z.backward()
+    assert x.grad.item() == pytest.approx(4 + np.exp(3) / 4, rel=1e-6)
+    assert y.grad.item() == pytest.approx(3 - np.exp(3) / 16, rel=1e-6)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    w = tinynn.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    (w * 3).sum().backward()
+    assert w.grad.numpy().tolist() == [6.0, 6.0]
+    w.grad = None
+    (w * w).sum().backward()
+    assert w.grad.numpy().tolist() == [2.0, 4.0]
+
+
+def test_shared_subgraph_gets_the_sum_of_its_paths():
+    x = tinynn.tensor(2.0, requires_grad=True)
+    h = x * x          # used twice below: dz/dx = 2 * (2x) + 3 * (2x)
+    z = h * 2 + h * 3
+    z.backward()
+    assert x.grad.item() == pytest.approx(20.0)
+
+
+def test_second_backward_needs_retain_graph():
+    x = tinynn.tensor(2.0, requires_grad=True)
+    y = (x * x).exp()
+    y.backward(retain_graph=True)
+    first = x.grad.item()
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * first)
+    with pytest.raises(RuntimeError, match="a second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = tinynn.ones(2, 3, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"only for scalar outputs; got a tensor of shape \(2, 3\)"):
+        y.backward()
+    y.backward(tinynn.ones(2, 3))
+    assert x.grad.numpy().tolist() == [[2.0] * 3] * 2
+    with pytest.raises(RuntimeError, match=r"gradient must have the output's shape"):
+        (x * 2).backward(tinynn.ones(3))
+
+
+def test_broadcast_gradients_reduce_to_input_shape():
+    a = tinynn.ones(4, 1, 3, requires_grad=True)
+    b = tinynn.ones(5, 1, requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad.shape == (4, 1, 3) and b.grad.shape == (5, 1)
+    assert a.grad.numpy().flat[0] == 5 and b.grad.numpy().flat[0] == 12
+
+
+def test_no_grad_detach_and_requires_grad_():
+    x = tinynn.ones(2, requires_grad=True)
+    with tinynn.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert not x.detach().requires_grad
+    z = tinynn.ones(2)
+    z.requires_grad_()
+    (z * 2).sum().backward()
+    assert z.grad is not None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (tinynn.ones(2) * 2).sum().backward()
+
+
+def test_no_grad_works_as_a_decorator():
+    @tinynn.no_grad()
+    def double(t):
+        return t * 2
+    assert not double(tinynn.ones(1, requires_grad=True)).requires_grad
+
+
+def test_retain_grad_keeps_gradient_of_intermediate():
+    x = tinynn.ones(3, requires_grad=True)
+    h = (x * 2).retain_grad()
+    (h * h).sum().backward()
+    assert h.grad.numpy().tolist() == [4.0, 4.0, 4.0]
+
+
+class Cube(Function):
+    """y = x^3;  y' = 3x^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x ** 2
+
+
+class WrongCube(Cube):
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 2 * x ** 2  # the bug gradcheck must find
+
+
+def test_custom_function_and_gradcheck_pass():
+    x = tinynn.randn(3, 2, dtype=tinynn.float64, requires_grad=True)
+    assert gradcheck(Cube.apply, (x,))
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    x = tinynn.randn(3, 2, dtype=tinynn.float64, requires_grad=True)
+    with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+        gradcheck(WrongCube.apply, (x,))
+    assert gradcheck(WrongCube.apply, (x,), raise_exception=False) is False
+
+
+def test_gradcheck_catches_a_wrong_gradient_at_a_single_element():
+    class WrongAtOneElement(Cube):
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            out = grad * 3 * x ** 2
+            out.reshape(-1)[-1] += 1e-3   # off at the last element only
+            return out
+    x = tinynn.randn(4, 3, dtype=tinynn.float64, requires_grad=True)
+    with pytest.raises(GradcheckError, match="input element 11"):
+        gradcheck(WrongAtOneElement.apply, (x,))
+
+
+def test_gradcheck_requires_float64():
+    with pytest.raises(ValueError, match="expected float64 inputs"):
+        gradcheck(Cube.apply, (tinynn.randn(2, requires_grad=True),))
+
+
+def test_detect_anomaly_names_the_op_that_made_nan():
+    x = tinynn.tensor([-1.0, 1.0], requires_grad=True)
+    with detect_anomaly():
+        with pytest.raises(FloatingPointError, match="Log: forward produced NaN"):
+            with np.errstate(invalid="ignore"):
+                x.log()

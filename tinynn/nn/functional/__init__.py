@@ -1,0 +1,10 @@
+"""``tinynn.nn.functional``: every layer as a function (PyTorch's ``torch.nn.functional``)."""
+from .activation import (  # noqa: F401
+    relu, relu6, leaky_relu, sigmoid, tanh, silu, swish, mish, gelu, softmax, log_softmax,
+    softplus, hardtanh,
+)
+from .linear import linear, dropout  # noqa: F401
+from .loss import (  # noqa: F401
+    mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
+    binary_cross_entropy_with_logits, kl_div,
+)

@@ -1,0 +1,67 @@
+"""The dense layer y = x W^T + b (seed 002: h = σ(W h_prev + b), one row per sample)."""
+import numpy as np
+
+from ...autograd import Function
+
+
+class Linear(Function):
+    """y = x W^T + b;  dL/dx = g W,  dL/dW = g^T x,  dL/db = Σ_rows g.
+
+    Leading dimensions of x are batch dimensions; they are flattened into rows
+    for the weight gradient, so one GEMM computes it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: expected input with last dimension {weight.shape[1]} "
+                             f"(in_features), got shape {x.shape}")
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_arrays
+        rows = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
+        grad_w = rows.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        grad_b = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def linear(input, weight, bias=None):
+    return Linear.apply(input, weight, bias)
+
+
+class Dropout(Function):
+    """Training: y = x · m / (1 - p) with m ~ Bernoulli(1 - p);  dL/dx = g · m / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.mask
+
+
+def dropout_mask(shape, p, dtype):
+    """The scaled keep-mask: 1/(1-p) with probability 1-p, else 0."""
+    from ...random import generator
+    if p == 1.0:
+        return np.zeros(shape, dtype=dtype)
+    keep = generator().random(shape) >= p
+    return (keep / (1.0 - p)).astype(dtype)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: expected a probability p in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    mask = dropout_mask(input.shape, p, input.dtype)
+    return Dropout.apply(input, mask)

@@ -1,0 +1,172 @@
+"""Ops that move values around without changing them; their backward moves the
+gradient back to where each value came from."""
+import numpy as np
+
+from ..autograd import Function
+from ..device import move_array
+from .reduction import normalize_dim
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  dL/dx = dL/dy viewed with x's shape."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot view a tensor of shape {x.shape} ({x.size} "
+                             f"elements) as shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Permute(Function):
+    """y = x with its dimensions reordered;  dL/dx = dL/dy with the inverse order."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
+        ctx.inverse = np.argsort([d % x.ndim for d in dims])
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(ctx.inverse)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast dims;  dL/dx = dL/dy summed back (by the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class GetItem(Function):
+    """y = x[index];  dL/dx is zero except at the picked places, where repeated
+    picks (integer-array indexing) add up (``np.add.at``)."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: {error} (tensor of shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(out, ctx.index, grad)
+        return out
+
+
+class Clone(Function):
+    """y = copy of x;  dL/dx = dL/dy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Cast(Function):
+    """y = x in another dtype;  dL/dx = dL/dy in x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype) if ctx.dtype.kind == "f" else None
+
+
+class ToDevice(Function):
+    """y = x copied to another device;  dL/dx = dL/dy copied back."""
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = "cpu" if isinstance(x, np.ndarray) else "cuda"
+        return move_array(x, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ..device import device
+        return move_array(grad, device(ctx.source))
+
+
+def _split(grad, sizes, axis):
+    return tuple(np.split(grad, np.cumsum(sizes)[:-1], axis=axis))
+
+
+class Cat(Function):
+    """y = [x_1, x_2, ...] joined along dim;  dL/dx_k = the k-th slice of dL/dy."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.sizes, ctx.dim = [x.shape[dim] for x in xs], dim
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _split(grad, ctx.sizes, ctx.dim)
+
+
+class Stack(Function):
+    """y = [x_1, x_2, ...] stacked along a new dim;  dL/dx_k = dL/dy[k] along that dim."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.dim, 0))
+
+
+def _check_joinable(op, tensors, dim, new_axis):
+    from ..tensor import Tensor
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors, got {tensors!r}")
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"{op}: expected a list of tensors, got "
+                        f"{[type(t).__name__ for t in tensors]}")
+    first = tensors[0]
+    dim = normalize_dim(dim, first.ndim + new_axis, op)
+    for t in tensors[1:]:
+        shape_a = list(first.shape)
+        shape_b = list(t.shape)
+        if not new_axis and len(shape_a) == len(shape_b):
+            shape_a[dim] = shape_b[dim] = -1
+        if shape_a != shape_b:
+            rule = "equal shapes" if new_axis else f"equal shapes except in dim {dim}"
+            raise ValueError(f"{op}: expected tensors with {rule}, got {first.shape} and {t.shape}")
+    return dim
+
+
+def cat(tensors, dim=0):
+    dim = _check_joinable("cat", tensors, dim, new_axis=False)
+    return Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim=0):
+    dim = _check_joinable("stack", tensors, dim, new_axis=True)
+    return Stack.apply(*tensors, dim=dim)

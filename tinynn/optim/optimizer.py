@@ -1,0 +1,109 @@
+"""``Optimizer``: parameter groups, per-parameter state and the update loop.
+
+Subclasses write ``update(param, grad, state, group)`` for one parameter; the
+base class walks the groups, skips parameters without a gradient and runs
+everything under ``no_grad()``.
+"""
+import copy
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+class Optimizer:
+    defaults = {}
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        self.state = {}
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for param in group["params"]:
+            if not isinstance(param, Tensor) or not param.requires_grad:
+                raise ValueError(f"{type(self).__name__}: can only optimise tensors that require "
+                                 f"grad, got {type(param).__name__}")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_hyperparameters(group)
+        group.setdefault("initial_lr", group["lr"])
+        self.param_groups.append(group)
+
+    def _check_hyperparameters(self, group):
+        for key in ("lr", "weight_decay", "eps", "momentum"):
+            if key in group and group[key] < 0:
+                raise ValueError(f"{type(self).__name__}: expected {key} >= 0, got {group[key]}")
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for param in group["params"]:
+                if set_to_none or param.grad is None:
+                    param.grad = None
+                else:
+                    param.grad.zero_()
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state.setdefault(id(param), {})
+                    self.update(param._array, param.grad._array, state, group)
+        return loss
+
+    def update(self, param, grad, state, group):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self):
+        """{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            entry = {k: v for k, v in group.items() if k != "params"}
+            entry["params"] = []
+            for param in group["params"]:
+                index.setdefault(id(param), len(index))
+                entry["params"].append(index[id(param)])
+            groups.append(entry)
+        state = {index[key]: {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                              for k, v in value.items()}
+                 for key, value in self.state.items() if key in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"load_state_dict: expected {len(self.param_groups)} parameter "
+                             f"groups, got {len(groups)}")
+        params = {}
+        for saved, own in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError("load_state_dict: parameter group sizes do not match")
+            params.update(zip(saved["params"], own["params"]))
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for key, value in state_dict["state"].items():
+            param = params[int(key)]
+            self.state[id(param)] = {k: (np.asarray(v).astype(param.dtype) if np.ndim(v) else v)
+                                     for k, v in copy.deepcopy(value).items()}
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
