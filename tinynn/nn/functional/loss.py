@@ -127,6 +127,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     target = _lift(target, input)
     log_p = log_softmax(input, 1 if input.ndim > 1 else 0)
+    if target.dtype.kind == "f" and target.shape != input.shape:
+        raise TypeError(f"cross_entropy: expected class indices (an int64 tensor) or class "
+                        f"probabilities of the input's shape {input.shape}; got a {target.dtype} "
+                        f"target of shape {target.shape} (convert labels with target.long())")
     if target.dtype.kind == "f":
         return _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing)
     loss = nll_loss(log_p, target, weight, ignore_index, reduction)
