@@ -9,3 +9,6 @@ from .activation import (  # noqa: F401
 from .loss import (  # noqa: F401
     MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 )
+from .conv import (  # noqa: F401
+    Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,
+)

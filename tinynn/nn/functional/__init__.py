@@ -8,3 +8,6 @@ from .loss import (  # noqa: F401
     mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, kl_div,
 )
+from .conv import conv2d, pad  # noqa: F401
+from .pooling import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
+from .normalization import batch_norm  # noqa: F401

@@ -1,0 +1,80 @@
+"""Batch normalisation (``F.batch_norm``), training and evaluation modes.
+
+Training normalises with the batch's statistics and updates the running ones
+in place:  running = (1 - momentum) · running + momentum · batch, using the
+unbiased variance (m / (m - 1) · σ²) for running_var, as PyTorch does.
+Evaluation normalises with the running statistics, a fixed affine map.
+The per-channel arithmetic is in ``tinynn.reference.batchnorm`` and
+``tinynn.kernels.batchnorm`` (same function names).
+"""
+import numpy as np
+
+from ... import backend
+from ...autograd import Function
+from ...tensor import Tensor
+
+
+class BatchNorm(Function):
+    """y = γ (x - μ) / sqrt(σ² + ε) + β on x viewed as (N, C, L)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running, eps, impl):
+        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        channels = x.shape[1]
+        weight = np.ones(channels, x.dtype) if weight is None else weight
+        bias = np.zeros(channels, x.dtype) if bias is None else bias
+        if running is None:                       # training: statistics of this batch
+            y, mean, var = impl.batch_norm_forward(x3, weight, bias, eps)
+        else:                                     # evaluation: the running statistics
+            mean, var = running
+            scale = weight / np.sqrt(var + eps)
+            y = x3 * scale[:, None] + (bias - mean * scale)[:, None]
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        ctx.save_for_backward(x3, mean, invstd, weight)
+        ctx.batch_statistics, ctx.impl = running is None, impl
+        return y.reshape(x.shape), mean, var
+
+    @staticmethod
+    def backward(ctx, grad):
+        x3, mean, invstd, weight = ctx.saved_arrays
+        g3 = np.ascontiguousarray(grad).reshape(x3.shape)
+        if ctx.batch_statistics:
+            grad_x, grad_w, grad_b = ctx.impl.batch_norm_backward(g3, x3, mean, invstd, weight)
+        else:                                     # μ and σ are constants here
+            x_hat = (x3 - mean[:, None]) * invstd[:, None]
+            grad_x = g3 * (weight * invstd)[:, None]
+            grad_w, grad_b = (g3 * x_hat).sum(axis=(0, 2)), g3.sum(axis=(0, 2))
+        return grad_x.reshape(grad.shape), grad_w, grad_b
+
+
+def _check_batch_norm_inputs(input, running_mean, running_var, weight, bias):
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got "
+                         f"{getattr(input, 'shape', type(input).__name__)}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({channels},) for an input "
+                             f"with {channels} channels, got {tuple(t.shape)}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    _check_batch_norm_inputs(input, running_mean, running_var, weight, bias)
+    count = input.numel() // input.shape[1]
+    if training and count <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
+                         f"input shape {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    running = None if training else (running_mean._array, running_var._array)
+    impl = backend.implementation("batchnorm", input.device)
+    out, mean, var = BatchNorm.apply(input, weight, bias, running=running, eps=eps, impl=impl)
+    if training and running_mean is not None:
+        running_mean._array *= 1 - momentum
+        running_mean._array += momentum * mean._array
+    if training and running_var is not None:
+        running_var._array *= 1 - momentum
+        running_var._array += momentum * var._array * (count / (count - 1))
+    return out

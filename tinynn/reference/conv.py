@@ -1,0 +1,78 @@
+"""2-D convolution written as the formula in seed 002, vectorised only over
+the batch, the output positions and the channels.
+
+For one group, input X (N, P, H, W), weight W (K, P, M, Nk), stride s,
+dilation d and zero padding already applied:
+
+    forward   h[b,k,i,j]      = Σ_m Σ_n Σ_p X[b, p, i·s + m·d, j·s + n·d] · W[k,p,m,n]   (+ bias[k])
+    weight    ∂L/∂W[k,p,m,n]  = Σ_b Σ_i Σ_j ∂L/∂h[b,k,i,j] · X[b, p, i·s + m·d, j·s + n·d]
+    bias      ∂L/∂b[k]        = Σ_b Σ_i Σ_j ∂L/∂h[b,k,i,j]
+    input     ∂L/∂X[b, p, i·s + m·d, j·s + n·d]  +=  Σ_k ∂L/∂h[b,k,i,j] · W[k,p,m,n]
+
+The input gradient (which the seed omits) follows from the forward formula:
+every X element that was multiplied by W[k,p,m,n] to make h[b,k,i,j] receives
+that weight times the output gradient, summed over all the places it was used.
+The loops below run over the kernel offsets (m, n); each step handles every
+(b, k, i, j) at once.  Groups split the channels into independent convolutions.
+"""
+import numpy as np
+
+
+def _pad(x, padding):
+    (ph, pw) = padding
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+
+
+def _window(xp, m, n, out_hw, stride, dilation):
+    """The input values X[:, :, i·s + m·d, j·s + n·d] for all output positions (i, j)."""
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    top, left = m * dh, n * dw
+    return xp[:, :, top:top + sh * (oh - 1) + 1:sh, left:left + sw * (ow - 1) + 1:sw]
+
+
+def _split_groups(weight, groups):
+    k_per_group = weight.shape[0] // groups
+    return [(g, slice(g * k_per_group, (g + 1) * k_per_group)) for g in range(groups)]
+
+
+def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw):
+    xp = _pad(x, padding)
+    n, k = x.shape[0], weight.shape[0]
+    p_per_group = weight.shape[1]
+    out = np.zeros((n, k) + tuple(out_hw), dtype=x.dtype)
+    for g, ks in _split_groups(weight, groups):
+        xg = xp[:, g * p_per_group:(g + 1) * p_per_group]
+        for m in range(weight.shape[2]):
+            for nn in range(weight.shape[3]):
+                window = _window(xg, m, nn, out_hw, stride, dilation)
+                out[:, ks] += np.einsum("bpij,kp->bkij", window, weight[ks, :, m, nn])
+    return out
+
+
+def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups):
+    xp = _pad(x, padding)
+    out_hw = grad.shape[2:]
+    p_per_group = weight_shape[1]
+    grad_weight = np.zeros(weight_shape, dtype=x.dtype)
+    for g, ks in _split_groups(np.empty(weight_shape[:1]), groups):
+        xg = xp[:, g * p_per_group:(g + 1) * p_per_group]
+        for m in range(weight_shape[2]):
+            for nn in range(weight_shape[3]):
+                window = _window(xg, m, nn, out_hw, stride, dilation)
+                grad_weight[ks, :, m, nn] = np.einsum("bkij,bpij->kp", grad[:, ks], window)
+    return grad_weight
+
+
+def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, groups):
+    (ph, pw) = padding
+    n, c, h, w = input_shape
+    grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+    out_hw = grad.shape[2:]
+    p_per_group = weight.shape[1]
+    for g, ks in _split_groups(weight, groups):
+        grad_xg = grad_xp[:, g * p_per_group:(g + 1) * p_per_group]
+        for m in range(weight.shape[2]):
+            for nn in range(weight.shape[3]):
+                window = _window(grad_xg, m, nn, out_hw, stride, dilation)
+                window += np.einsum("bkij,kp->bpij", grad[:, ks], weight[ks, :, m, nn])
+    return grad_xp[:, :, ph:ph + h, pw:pw + w]
