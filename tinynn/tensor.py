@@ -256,35 +256,42 @@ class Tensor:
             raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
                                "operation; wrap the update in tinynn.no_grad()")
 
-    def _inplace(self, op, ufunc, other):
-        self._check_inplace(op)
+    def _inplace(self, op, ufunc, other, out_of_place):
+        """``x += y``: updates the array in place when no graph is being recorded; inside a
+        graph it records ``x + y`` instead (Python rebinds the name), as lecture code expects."""
+        recording = _autograd.is_grad_enabled() and (
+            self.requires_grad or getattr(other, "requires_grad", False))
+        if recording:
+            if self.is_leaf and self.requires_grad:
+                self._check_inplace(op)
+            return out_of_place(other)
         value = other._array if isinstance(other, Tensor) else other
         ufunc(self._array, value, out=self._array, casting="same_kind")
         return self
 
     def __iadd__(self, other):
-        return self._inplace("add_", np.add, other)
+        return self._inplace("add_", np.add, other, self.__add__)
 
     def __isub__(self, other):
-        return self._inplace("sub_", np.subtract, other)
+        return self._inplace("sub_", np.subtract, other, self.__sub__)
 
     def __imul__(self, other):
-        return self._inplace("mul_", np.multiply, other)
+        return self._inplace("mul_", np.multiply, other, self.__mul__)
 
     def __itruediv__(self, other):
-        return self._inplace("div_", np.true_divide, other)
+        return self._inplace("div_", np.true_divide, other, self.__truediv__)
 
     def add_(self, other, alpha=1):
-        return self._inplace("add_", np.add, other if alpha == 1 else other * alpha)
+        return self.__iadd__(other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._inplace("sub_", np.subtract, other if alpha == 1 else other * alpha)
+        return self.__isub__(other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
-        return self._inplace("mul_", np.multiply, other)
+        return self.__imul__(other)
 
     def div_(self, other):
-        return self._inplace("div_", np.true_divide, other)
+        return self.__itruediv__(other)
 
     def copy_(self, source):
         self._check_inplace("copy_")
