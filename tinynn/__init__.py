@@ -2,7 +2,15 @@
 
 The names follow PyTorch, so ``import tinynn as torch`` runs most lecture code.
 """
-from . import random as _random_module
+import os as _os
+
+# Numba's OpenMP threads spin for a while after each parallel kernel, and so do
+# OpenBLAS's threads after each GEMM; on 2 cores they steal each other's time
+# (a LeNet step measured 70 ms spinning, 16 ms passive). Must be set before
+# the OpenMP runtime loads, i.e. before the first parallel kernel runs.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import random as _random_module  # noqa: E402
 from .tensor import (  # noqa: F401
     Tensor, tensor, zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint,
     zeros_like, ones_like, full_like, randn_like, rand_like, cat, stack, where, maximum, minimum,

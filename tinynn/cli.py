@@ -1,1 +1,182 @@
-def main(): pass
+"""``tinynn`` on the command line: ``tinynn train`` (the main job) and ``tinynn bench``.
+
+    tinynn train                       # LeNet on the bundled 8×8 digits, ~97-99 % test accuracy
+    tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def _load_dataset(name, data_dir, model_name):
+    """(train_x, train_y, test_x, test_y, description)."""
+    from . import data
+    if name == "digits":
+        images, labels = data.load_digits(8 if model_name == "mlp" else 32)
+        description = "scikit-learn digits (1,797 8×8 images" + (")" if model_name == "mlp" else
+                                                                 ", upsampled to 32×32)")
+        return (*_split(images, labels, 0.2), description)
+    if name in ("mnist", "fashion_mnist"):
+        root = data_dir or DEFAULT_MNIST_DIR
+        loader = data.load_mnist if name == "mnist" else data.load_fashion_mnist
+        try:
+            train = loader(root, "train")
+            test = loader(root, "test")
+            return (*train, *test, f"{name} from {root}")
+        except data.DatasetNotFoundError:
+            images, labels = loader(root, "test")
+            return (*_split(images, labels, 0.2), f"{name} test split from {root}, 80/20 train/test")
+    if name == "cifar10":
+        if data_dir is None:
+            raise SystemExit("tinynn train: --dataset cifar10 needs --data-dir pointing at the "
+                             "unpacked binary version (data_batch_1.bin ... test_batch.bin)")
+        return (*data.load_cifar10(data_dir, "train"), *data.load_cifar10(data_dir, "test"),
+                f"CIFAR-10 from {data_dir}")
+    raise SystemExit(f"tinynn train: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+
+
+def _split(images, labels, test_fraction):
+    order = np.random.default_rng(12345).permutation(len(images))  # fixed: the same test set every run
+    cut = int(len(images) * (1 - test_fraction))
+    train, test = order[:cut], order[cut:]
+    return images[train], labels[train], images[test], labels[test]
+
+
+def _build_model(name, channels, size, classes):
+    from . import models
+    builders = {
+        "mlp": lambda: models.MLP(channels * size * size, (64, 64), classes),
+        "lenet": lambda: models.LeNet5(channels, classes, size),
+        "keras_mnist_cnn": lambda: models.KerasMNISTCNN(channels, classes, size),
+        "keras_cifar_cnn": lambda: models.KerasCIFARCNN(channels, classes, size),
+        "resnet18": lambda: models.resnet18(classes, channels),
+        "mobilenet_v2": lambda: models.mobilenet_v2(classes, in_channels=channels),
+    }
+    if name not in builders:
+        raise SystemExit(f"tinynn train: unknown model {name!r}; choose from {', '.join(builders)}")
+    return builders[name]()
+
+
+def _build_optimizer(name, params, lr):
+    from . import optim
+    classes = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
+               "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
+    if name not in classes:
+        raise SystemExit(f"tinynn train: unknown optimizer {name!r}; choose from {', '.join(classes)}")
+    kwargs = {"momentum": 0.9} if name == "sgd" else {}
+    return classes[name](params, lr=lr, **kwargs)
+
+
+def _plot(history, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("tinynn train: --plot needs matplotlib: pip install -e \".[plot]\"") from None
+    epochs = range(1, len(history["loss"]) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, history["loss"], label="train")
+    left.plot(epochs, history["val_loss"], label="test")
+    left.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    right.plot(epochs, history["accuracy"], label="train")
+    right.plot(epochs, history["val_accuracy"], label="test")
+    right.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    for axes in (left, right):
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def train(args):
+    import tinynn
+    from .data import DataLoader, TensorDataset
+    from .training import History, evaluate, train_epoch
+
+    tinynn.manual_seed(args.seed)
+    train_x, train_y, test_x, test_y, description = _load_dataset(args.dataset, args.data_dir, args.model)
+    classes = int(max(train_y.max(), test_y.max())) + 1
+    model = _build_model(args.model, train_x.shape[1], train_x.shape[2], classes).to(args.device)
+    optimizer = _build_optimizer(args.optimizer, model.parameters(), args.lr)
+    # Cosine decay to zero over the run: the last epochs settle instead of oscillating.
+    schedule = tinynn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    loss_fn = tinynn.nn.CrossEntropyLoss()
+    to_device = (lambda x: x.to(args.device)) if args.device != "cpu" else None
+    train_loader = DataLoader(TensorDataset(train_x, train_y), args.batch_size, shuffle=True,
+                              transform=to_device)
+    test_loader = DataLoader(TensorDataset(test_x, test_y), 256, transform=to_device)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"tinynn train: {args.model} ({params:,} parameters) on {description}; "
+          f"{len(train_x)} training / {len(test_x)} test images, {args.optimizer} lr={args.lr} "
+          f"(cosine decay), "
+          f"batch {args.batch_size}, {args.epochs} epochs, device {args.device}")
+    history, step, start = History(), 0, time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        loss, accuracy, step = train_epoch(model, train_loader, loss_fn, optimizer, step,
+                                           f"epoch {epoch}/{args.epochs}", not args.quiet)
+        val_loss, val_accuracy = evaluate(model, test_loader, loss_fn)
+        schedule.step()
+        history.append(loss=loss, accuracy=accuracy, val_loss=val_loss, val_accuracy=val_accuracy)
+        print(f"epoch {epoch}: train loss {loss:.4f}, train accuracy {accuracy:.2%}, "
+              f"test loss {val_loss:.4f}, test accuracy {val_accuracy:.2%}")
+    elapsed = time.perf_counter() - start
+    print(f"Test accuracy: {history.history['val_accuracy'][-1]:.2%} "
+          f"({len(test_x)} held-out images, {elapsed:.1f} s of training)")
+    if args.save:
+        tinynn.save(model.state_dict(), args.save)
+        print(f"Saved the model's state dict to {args.save} (load with tinynn.load)")
+    if args.plot:
+        _plot(history.history, args.plot)
+        print(f"Saved loss and accuracy curves to {args.plot}")
+    return history
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="tinynn", description="tinynn: a deep-learning engine "
+                                     "on NumPy and Numba. Commands: train, bench.")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    run = commands.add_parser("train", help="train a model and print its test accuracy")
+    run.add_argument("--model", default="lenet",
+                     help="mlp, lenet (default), keras_mnist_cnn, keras_cifar_cnn, resnet18, mobilenet_v2")
+    run.add_argument("--dataset", default="digits", help=f"{', '.join(DATASETS)} (default digits)")
+    run.add_argument("--data-dir", default=None, help="directory of the dataset's files")
+    run.add_argument("--epochs", type=int, default=8)
+    run.add_argument("--batch-size", type=int, default=32)
+    run.add_argument("--optimizer", default="adam", help=", ".join(OPTIMIZERS))
+    run.add_argument("--lr", type=float, default=2e-3)
+    run.add_argument("--device", default="cpu", help="cpu or cuda")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--save", default=None, help="write the trained state dict to this .npz")
+    run.add_argument("--plot", default=None, help="write loss/accuracy curves to this PNG")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench = commands.add_parser("bench", help="time tinynn against PyTorch (see benchmarks/)")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for benchmarks/bench_conv.py")
+    return parser
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        if args.epochs < 1 or args.batch_size < 1:
+            parser.error("--epochs and --batch-size must be positive")
+        train(args)
+    elif args.command == "bench":
+        from .benchmark import main as bench_main
+        bench_main(args.rest)
+    else:
+        parser.print_help()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

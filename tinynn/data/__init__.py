@@ -1,0 +1,6 @@
+"""``tinynn.data``: datasets, batching and the loaders of the documents' data sets."""
+from .dataset import Dataset, TensorDataset, Subset, DataLoader, random_split  # noqa: F401
+from .datasets import (  # noqa: F401
+    load_digits, load_mnist, load_fashion_mnist, load_cifar10, read_idx, upsample,
+    DatasetNotFoundError,
+)

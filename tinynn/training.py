@@ -1,0 +1,88 @@
+"""The training loop every front end shares: forward, loss, backward, step, with a
+progress bar and a check that stops at the first step whose loss is NaN or inf."""
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .autograd import no_grad
+
+__all__ = ["NonFiniteLossError", "check_finite_loss", "train_epoch", "evaluate", "History"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    pass
+
+
+def _first_non_finite(model):
+    """The first parameter (by name) whose value or gradient is NaN/inf, as words."""
+    for name, param in model.named_parameters():
+        if not np.isfinite(np.asarray(param.detach())).all():
+            return f"the weights of '{name}'"
+        if param.grad is not None and not np.isfinite(np.asarray(param.grad)).all():
+            return f"the gradient of '{name}'"
+    return None
+
+
+def check_finite_loss(loss_value, step, model):
+    """Raise, naming the step and the first layer that went non-finite, if the loss did."""
+    if np.isfinite(loss_value):
+        return
+    culprit = _first_non_finite(model)
+    where = f"; the first non-finite values are in {culprit}" if culprit else \
+        "; all weights are still finite (check the inputs and the loss)"
+    raise NonFiniteLossError(f"training step {step}: the loss is {loss_value}{where}. Lower the "
+                             "learning rate or look at that layer with tinynn.autograd.detect_anomaly()")
+
+
+@dataclass
+class History:
+    """Per-epoch metrics, Keras' ``History.history`` layout: {'loss': [...], ...}."""
+    history: dict = field(default_factory=dict)
+
+    def append(self, **metrics):
+        for key, value in metrics.items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _accuracy_count(logits, labels):
+    predicted = np.asarray(logits.detach()).argmax(axis=1)
+    targets = np.asarray(labels)
+    if targets.ndim == 2:             # one-hot targets
+        targets = targets.argmax(axis=1)
+    return int((predicted == targets).sum())
+
+
+def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", verbose=True):
+    """One pass over ``loader``; returns (mean loss, accuracy, the global step count)."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = tqdm(loader, desc=description, leave=False, disable=not verbose, unit="batch",
+               mininterval=0.5)
+    for inputs, labels in bar:
+        step += 1
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = loss_fn(logits, labels)
+        loss.backward()
+        value = loss.item()
+        check_finite_loss(value, step, model)
+        optimizer.step()
+        total_loss += value * len(inputs)
+        correct += _accuracy_count(logits, labels)
+        seen += len(inputs)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+    return total_loss / max(seen, 1), correct / max(seen, 1), step
+
+
+def evaluate(model, loader, loss_fn):
+    """(mean loss, accuracy) over ``loader`` in eval mode, without building a graph."""
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    with no_grad():
+        for inputs, labels in loader:
+            logits = model(inputs)
+            total_loss += loss_fn(logits, labels).item() * len(inputs)
+            correct += _accuracy_count(logits, labels)
+            seen += len(inputs)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
