@@ -1,0 +1,149 @@
+"""Time conv2d, pooling and batch norm in tinynn against PyTorch (CPU, same process).
+
+    python benchmarks/bench_conv.py [--quick] [--json out.json] [--only resnet]
+
+Prints, per layer shape: forward and forward+backward milliseconds for both
+libraries, the tinynn/torch ratio (below 1 means tinynn is faster), tinynn's
+GFLOP/s, and the first-call time (Numba compilation, or loading its cache).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import THREADS, first_call_and_median, gemm_peak_gflops, print_table, setup_torch, write_json  # noqa: E402
+
+import tinynn  # noqa: E402
+import tinynn.nn.functional as F  # noqa: E402
+
+# (group, name, N, C, H, W, K, kernel, stride, padding, groups)
+CONV_SHAPES = [
+    ("lenet", "conv1 1→6 5×5 32²", 64, 1, 32, 32, 6, 5, 1, 0, 1),
+    ("lenet", "conv2 6→16 5×5 14²", 64, 6, 14, 14, 16, 5, 1, 0, 1),
+    ("keras", "mnist conv1 1→32 3×3 28²", 64, 1, 28, 28, 32, 3, 1, 0, 1),
+    ("keras", "mnist conv2 32→64 3×3 13²", 64, 32, 13, 13, 64, 3, 1, 0, 1),
+    ("keras", "cifar conv1 3→32 3×3 32²", 64, 3, 32, 32, 32, 3, 1, 0, 1),
+    ("keras", "cifar conv3 64→64 3×3 6²", 64, 64, 6, 6, 64, 3, 1, 0, 1),
+    ("resnet", "stem 3→64 3×3 32²", 32, 3, 32, 32, 64, 3, 1, 1, 1),
+    ("resnet", "layer1 64→64 3×3 32²", 32, 64, 32, 32, 64, 3, 1, 1, 1),
+    ("resnet", "layer2 64→128 3×3 s2", 32, 64, 32, 32, 128, 3, 2, 1, 1),
+    ("resnet", "layer2 128→128 3×3 16²", 32, 128, 16, 16, 128, 3, 1, 1, 1),
+    ("resnet", "layer3 256→256 3×3 8²", 32, 256, 8, 8, 256, 3, 1, 1, 1),
+    ("resnet", "layer4 512→512 3×3 4²", 32, 512, 4, 4, 512, 3, 1, 1, 1),
+    ("resnet", "shortcut 64→128 1×1 s2", 32, 64, 32, 32, 128, 1, 2, 0, 1),
+    ("mobilenet", "expand 24→144 1×1 16²", 32, 24, 16, 16, 144, 1, 1, 0, 1),
+    ("mobilenet", "depthwise 144 3×3 16²", 32, 144, 16, 16, 144, 3, 1, 1, 144),
+    ("mobilenet", "depthwise 144 3×3 s2", 32, 144, 16, 16, 144, 3, 2, 1, 144),
+    ("mobilenet", "depthwise 960 3×3 4²", 32, 960, 4, 4, 960, 3, 1, 1, 960),
+    ("mobilenet", "project 144→24 1×1 16²", 32, 144, 16, 16, 24, 1, 1, 0, 1),
+]
+
+# (group, name, shape, op)
+OTHER_SHAPES = [
+    ("lenet", "max_pool 2×2 6×28²", (64, 6, 28, 28), lambda lib, x: lib.F.max_pool2d(x, 2)),
+    ("resnet", "max_pool 3×3 s2 64×32²", (32, 64, 32, 32), lambda lib, x: lib.F.max_pool2d(x, 3, 2, 1)),
+    ("keras", "avg_pool 2×2 32×26²", (64, 32, 26, 26), lambda lib, x: lib.F.avg_pool2d(x, 2)),
+    ("resnet", "batch_norm 64×32²", (32, 64, 32, 32), None),
+    ("resnet", "batch_norm 256×8²", (32, 256, 8, 8), None),
+]
+
+
+class Lib:
+    def __init__(self, module, functional):
+        self.module, self.F = module, functional
+
+
+def _conv_flops(n, c, k, oh, ow, kernel, groups):
+    return 2 * n * k * oh * ow * (c // groups) * kernel * kernel
+
+
+def _time(lib, make_inputs, op, repeats, backward):
+    inputs = make_inputs(lib)
+
+    def run():
+        out = op(lib, *inputs)
+        if backward:
+            out.sum().backward()
+    return first_call_and_median(run, repeats)
+
+
+def _conv_row(shape, torch, repeats):
+    group, name, n, c, h, w, k, kernel, stride, padding, groups = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    weight = (rng.standard_normal((k, c // groups, kernel, kernel)) * 0.1).astype(np.float32)
+
+    def make(lib):
+        tensor = lib.module.tensor
+        return tensor(x, requires_grad=True), tensor(weight, requires_grad=True)
+
+    def op(lib, a, b):
+        return lib.F.conv2d(a, b, None, stride, padding, 1, groups)
+    oh = (h + 2 * padding - kernel) // stride + 1
+    flops = _conv_flops(n, c, k, oh, oh, kernel, groups)
+    return _measure(group, name, make, op, torch, repeats, flops * 3)
+
+
+def _other_row(entry, torch, repeats):
+    group, name, shape, op = entry
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    channels = shape[1]
+
+    def make(lib):
+        return (lib.module.tensor(x, requires_grad=True),)
+    if op is None:
+        def op(lib, a):
+            ones = lib.module.ones(channels, requires_grad=True)
+            zeros = lib.module.zeros(channels, requires_grad=True)
+            return lib.F.batch_norm(a, None, None, ones, zeros, training=True)
+    return _measure(group, name, make, op, torch, repeats, None)
+
+
+def _measure(group, name, make, op, torch, repeats, train_flops):
+    ours_lib, theirs_lib = Lib(tinynn, F), Lib(torch, torch.nn.functional)
+    first, ours_fwd = _time(ours_lib, make, op, repeats, backward=False)
+    _, theirs_fwd = _time(theirs_lib, make, op, repeats, backward=False)
+    first_train, ours_train = _time(ours_lib, make, op, repeats, backward=True)
+    _, theirs_train = _time(theirs_lib, make, op, repeats, backward=True)
+    return {
+        "group": group, "shape": name,
+        "fwd ms": ours_fwd * 1e3, "torch fwd ms": theirs_fwd * 1e3, "fwd ratio": ours_fwd / theirs_fwd,
+        "fwd+bwd ms": ours_train * 1e3, "torch fwd+bwd ms": theirs_train * 1e3,
+        "fwd+bwd ratio": ours_train / theirs_train,
+        "GFLOP/s": train_flops / ours_train / 1e9 if train_flops else None,
+        "first call s": max(first, first_train),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 10")
+    parser.add_argument("--only", default=None, help="lenet, keras, resnet or mobilenet")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    torch = setup_torch()
+    repeats = 3 if args.quick else 10
+    peak = gemm_peak_gflops()
+    print(f"tinynn vs PyTorch {torch.__version__} on the CPU, {THREADS} threads each, float32, "
+          f"median of {repeats} runs; NumPy float32 GEMM peak here: {peak:.0f} GFLOP/s")
+    rows = []
+    for shape in CONV_SHAPES:
+        if args.only in (None, shape[0]):
+            rows.append(_conv_row(shape, torch, repeats))
+    for entry in OTHER_SHAPES:
+        if args.only in (None, entry[0]):
+            rows.append(_other_row(entry, torch, repeats))
+    columns = ["shape", "fwd ms", "torch fwd ms", "fwd ratio", "fwd+bwd ms", "torch fwd+bwd ms",
+               "fwd+bwd ratio", "GFLOP/s", "first call s"]
+    print_table(rows, columns)
+    print("ratio = tinynn time / torch time (below 1: tinynn is faster). GFLOP/s counts forward "
+          "+ both backward convolutions (3× the forward FLOPs).")
+    if args.json:
+        write_json(args.json, {"threads": THREADS, "gemm_peak_gflops": peak, "rows": rows})
+    return rows
+
+
+if __name__ == "__main__":
+    main()

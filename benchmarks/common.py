@@ -1,0 +1,67 @@
+"""Timing helpers shared by the benchmark scripts: medians of repeated runs in one
+process, the first (compiling) call timed on its own, tables and JSON output."""
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+
+
+def setup_torch():
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("benchmarks need PyTorch as the reference: pip install torch==2.13.0")
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def first_call_and_median(fn, repeats, warmup=1):
+    """(seconds of the first call, median seconds of ``repeats`` later calls)."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
+
+
+def gemm_peak_gflops(size=1024, repeats=5):
+    """This machine's NumPy float32 GEMM throughput: the ceiling for im2col convolutions."""
+    a = np.random.rand(size, size).astype(np.float32)
+    _, seconds = first_call_and_median(lambda: a @ a, repeats)
+    return 2 * size ** 3 / seconds / 1e9
+
+
+def print_table(rows, columns):
+    """Rows of dicts as an aligned text table, in the given column order."""
+    cells = [[_format(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths))))
+
+
+def _format(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def write_json(path, payload):
+    with open(path, "w") as handle:
+        json.dump(payload, handle, indent=2)
+    print(f"wrote {path}")
