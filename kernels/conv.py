@@ -24,6 +24,8 @@ which it parallelises with ``prange`` over independent rows/planes (no two
 threads ever write the same element).  Measured numbers are printed by
 ``benchmarks/bench_conv.py``.
 """
+from types import SimpleNamespace
+
 import numpy as np
 from numba import njit, prange
 
@@ -76,7 +78,7 @@ def _col2im_impl(cols, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     return out
 
 
-def _valid_range(out, stride, offset, size):
+def valid_range(out, stride, offset, size):
     """The outputs z in [lo, hi) whose input index z·stride + offset lies in [0, size)."""
     lo = 0 if offset >= 0 else (stride - 1 - offset) // stride
     hi = min(out, (size - 1 - offset) // stride + 1) if size > offset else 0
@@ -165,7 +167,7 @@ def _depthwise_backward_weight_impl(grad, x, kh, kw, sh, sw, ph, pw, dh, dw):
 
 _im2col = njit(parallel=True, cache=True)(_im2col_impl)
 _col2im = njit(parallel=True, cache=True)(_col2im_impl)
-_valid_range = njit(inline="always", cache=True)(_valid_range)
+_valid_range = njit(inline="always", cache=True)(valid_range)
 _depthwise_forward = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_forward_impl)
 _depthwise_backward_input = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_backward_input_impl)
 _depthwise_backward_weight = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_backward_weight_impl)
@@ -180,6 +182,28 @@ def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw):
                    *dilation, *out_hw)
 
 
+def depthwise_forward(x, weight, stride, padding, dilation, out_hw):
+    return _depthwise_forward(np.ascontiguousarray(x), np.ascontiguousarray(weight),
+                              *stride, *padding, *dilation, *out_hw)
+
+
+def depthwise_backward_input(grad, weight, input_shape, stride, padding, dilation):
+    return _depthwise_backward_input(np.ascontiguousarray(grad), np.ascontiguousarray(weight),
+                                     *input_shape[1:], *stride, *padding, *dilation)
+
+
+def depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation):
+    return _depthwise_backward_weight(np.ascontiguousarray(grad), np.ascontiguousarray(x),
+                                      *weight_shape[2:], *stride, *padding, *dilation)
+
+
+# The memory-moving primitives of this device; kernels/cuda_conv.py has the same names
+# and reuses the GEMM orchestration below with its own.
+CPU_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, depthwise_forward=depthwise_forward,
+                                 depthwise_backward_input=depthwise_backward_input,
+                                 depthwise_backward_weight=depthwise_backward_weight)
+
+
 def _grad_as_groups(grad, groups):
     """(N, K, OH, OW) -> (G, K/G, N·OH·OW), the column order of ``cols``."""
     n, k = grad.shape[:2]
@@ -190,35 +214,39 @@ def _is_depthwise(channels, groups):
     return groups > 1 and groups == channels
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw):
+def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, primitives=CPU_PRIMITIVES):
+    """out = W @ im2col(x) per group (np.matmul runs on the GPU's BLAS for CuPy arrays)."""
     if _is_depthwise(x.shape[1], groups):
-        return _depthwise_forward(np.ascontiguousarray(x), np.ascontiguousarray(weight),
-                                  *stride, *padding, *dilation, *out_hw)
+        return primitives.depthwise_forward(x, weight, stride, padding, dilation, out_hw)
     n = x.shape[0]
     k, _, kh, kw = weight.shape
-    cols = im2col(x, (kh, kw), stride, padding, dilation, out_hw)
+    cols = primitives.im2col(x, (kh, kw), stride, padding, dilation, out_hw)
     cols = cols.reshape(groups, -1, cols.shape[1])
     out = np.matmul(weight.reshape(groups, k // groups, -1), cols)      # (G, K/G, N·L)
     out = out.reshape(k, n, -1).transpose(1, 0, 2)
     return np.ascontiguousarray(out).reshape((n, k) + tuple(out_hw))
 
 
-def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups):
+def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups,
+                           primitives=CPU_PRIMITIVES):
+    """∂L/∂W = ∂L/∂h @ im2col(x)ᵀ per group."""
     if _is_depthwise(x.shape[1], groups):
-        return _depthwise_backward_weight(grad, np.ascontiguousarray(x), *weight_shape[2:],
-                                          *stride, *padding, *dilation)
-    cols = im2col(x, weight_shape[2:], stride, padding, dilation, grad.shape[2:])
+        return primitives.depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation)
+    cols = primitives.im2col(x, weight_shape[2:], stride, padding, dilation, grad.shape[2:])
     cols = cols.reshape(groups, -1, cols.shape[1])
     grad_weight = np.matmul(_grad_as_groups(grad, groups), cols.transpose(0, 2, 1))
     return grad_weight.reshape(weight_shape)
 
 
-def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, groups):
+def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, groups,
+                          primitives=CPU_PRIMITIVES):
+    """∂L/∂X = col2im(Wᵀ @ ∂L/∂h) per group."""
     if _is_depthwise(input_shape[1], groups):
-        return _depthwise_backward_input(grad, np.ascontiguousarray(weight), *input_shape[1:],
-                                         *stride, *padding, *dilation)
+        return primitives.depthwise_backward_input(grad, weight, input_shape, stride, padding,
+                                                   dilation)
     k = weight.shape[0]
     weight_t = weight.reshape(groups, k // groups, -1).transpose(0, 2, 1)
     grad_cols = np.matmul(weight_t, _grad_as_groups(grad, groups))     # (G, P·KH·KW, N·L)
     grad_cols = grad_cols.reshape(-1, grad_cols.shape[2])
-    return col2im(grad_cols, input_shape, weight.shape[2:], stride, padding, dilation, grad.shape[2:])
+    return primitives.col2im(grad_cols, input_shape, weight.shape[2:], stride, padding, dilation,
+                             grad.shape[2:])

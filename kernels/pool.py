@@ -49,14 +49,14 @@ def _max_pool_backward_impl(grad, index, h, w):
     return out.reshape(n, c, h, w)
 
 
-def _window_bounds(i, stride, pad, kernel, size):
+def window_bounds(i, stride, pad, kernel, size):
     start = i * stride - pad
     end = min(start + kernel, size + pad)
     padded = end - start
     return max(start, 0), min(end, size), padded
 
 
-def _divisor(top, bottom, padded_h, left, right, padded_w, count_include_pad, divisor_override):
+def divisor(top, bottom, padded_h, left, right, padded_w, count_include_pad, divisor_override):
     """PyTorch's |window|: an override, the window clipped to the padded input, or to the input."""
     if divisor_override > 0:
         return divisor_override
@@ -103,8 +103,9 @@ def _avg_pool_backward_impl(grad, h, w, kh, kw, sh, sw, ph, pw, count_include_pa
     return out
 
 
-_window_bounds = njit(inline="always", cache=True)(_window_bounds)
-_divisor = njit(inline="always", cache=True)(_divisor)
+# Plain-Python helpers compiled for the CPU here and for the GPU in cuda_pool.py.
+_window_bounds = njit(inline="always", cache=True)(window_bounds)
+_divisor = njit(inline="always", cache=True)(divisor)
 _max_pool_forward = njit(parallel=True, cache=True)(_max_pool_forward_impl)
 _max_pool_backward = njit(parallel=True, cache=True)(_max_pool_backward_impl)
 _avg_pool_forward = njit(parallel=True, cache=True)(_avg_pool_forward_impl)

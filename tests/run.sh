@@ -4,4 +4,5 @@
 # pytest exits 5 when it collected no test; that counts as a failure here too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pytest -q "$@"
+python -m pytest -q tests --ignore=tests/cuda "$@"
+NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/cuda -k cuda "$@"

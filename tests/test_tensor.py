@@ -149,3 +149,13 @@ def test_mixing_devices_is_a_clear_error():
     b = Tensor._wrap(np.ones(2, dtype=np.float32), tinynn.device("cuda"))
     with pytest.raises(RuntimeError, match="expected all tensors on one device, got cpu and cuda"):
         a + b
+
+
+def test_to_cuda_without_a_gpu_says_how_to_get_one(monkeypatch):
+    monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
+    if tinynn.cuda.is_available():
+        pytest.skip("this machine has a usable GPU")
+    with pytest.raises(RuntimeError, match=r"to\('cuda'\): no CUDA device available: .*"
+                                           r"(pip install -e \"\.\[cuda\]\"|no CUDA GPU)"):
+        tinynn.ones(2).to("cuda")
+    assert tinynn.cuda.is_available() is False

@@ -45,6 +45,6 @@ def to_device_array(array):
     if reason is not None:
         raise RuntimeError(f"to('cuda'): no CUDA device available: {reason}")
     if is_simulator():
-        return np.asarray(array)
+        return np.array(array)  # a copy, as a real host-to-device transfer would be
     import cupy
     return cupy.asarray(array)

@@ -179,5 +179,4 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        zero = np.zeros((), dtype=grad.dtype)
-        return np.where(ctx.condition, grad, zero), np.where(ctx.condition, zero, grad)
+        return np.where(ctx.condition, grad, 0), np.where(ctx.condition, 0, grad)

@@ -68,7 +68,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        out = np.zeros_like(grad, shape=ctx.shape)
         np.add.at(out, ctx.index, grad)
         return out
 

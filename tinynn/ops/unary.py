@@ -76,7 +76,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
-        inside = np.ones(x.shape, dtype=bool)
+        inside = np.ones_like(x, dtype=bool)
         if ctx.low is not None:
             inside &= x >= ctx.low
         if ctx.high is not None:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...autograd import Function
+from ...device import move_array
 
 
 class Linear(Function):
@@ -63,5 +64,5 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout: expected a probability p in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
-    mask = dropout_mask(input.shape, p, input.dtype)
+    mask = move_array(dropout_mask(input.shape, p, input.dtype), input.device)
     return Dropout.apply(input, mask)

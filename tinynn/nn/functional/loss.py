@@ -104,8 +104,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     safe = np.where(keep, labels, 0)
     class_weight = _class_weight(weight, num_classes, input.dtype)
     row_weight = class_weight[safe] * keep
-    picked = rows[np.arange(len(safe)), safe]
-    losses = -picked * Tensor._wrap(row_weight.astype(input.dtype), input.device)
+    picked = rows[Tensor(np.arange(len(safe)), device=input.device), Tensor(safe, device=input.device)]
+    losses = -picked * Tensor(row_weight.astype(input.dtype), device=input.device)
     if reduction == "none":
         return losses.reshape(target.shape)
     if reduction == "sum":
@@ -147,8 +147,8 @@ def _uniform_term(log_p, target, weight, ignore_index, reduction):
     labels = np.asarray(target.detach()).reshape(-1)
     keep = (labels != ignore_index).astype(log_p.dtype)
     class_weight = _class_weight(weight, num_classes, log_p.dtype)
-    per_row = -(rows * Tensor._wrap(class_weight, log_p.device)).sum(1) / num_classes
-    per_row = per_row * Tensor._wrap(keep, log_p.device)
+    per_row = -(rows * Tensor(class_weight, device=log_p.device)).sum(1) / num_classes
+    per_row = per_row * Tensor(keep, device=log_p.device)
     if reduction == "none":
         return per_row.reshape(target.shape)
     if reduction == "sum":
@@ -166,7 +166,7 @@ def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing):
     if weight is not None:
         w = _class_weight(weight, num_classes, log_p.dtype)
         shape = (1, -1) + (1,) * (log_p.ndim - 2) if log_p.ndim > 1 else (-1,)
-        terms = terms * Tensor._wrap(w.reshape(shape), log_p.device)
+        terms = terms * Tensor(w.reshape(shape), device=log_p.device)
     losses = -terms.sum(1 if log_p.ndim > 1 else 0)
     if reduction == "mean" and log_p.ndim > 1:
         return losses.sum() / (losses.numel())
@@ -214,8 +214,8 @@ def kl_div(input, target, reduction="mean", log_target=False):
     else:
         positive = np.asarray(target.detach()) > 0
         safe_log = target.clip(min=np.finfo(target.dtype).tiny).log()
-        pointwise = target * (safe_log - input) * Tensor._wrap(positive.astype(target.dtype),
-                                                               target.device)
+        pointwise = target * (safe_log - input) * Tensor(positive.astype(target.dtype),
+                                                         device=target.device)
     if reduction == "batchmean":
         return pointwise.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(pointwise, reduction)

@@ -21,8 +21,8 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running, eps, impl):
         x3 = x.reshape(x.shape[0], x.shape[1], -1)
         channels = x.shape[1]
-        weight = np.ones(channels, x.dtype) if weight is None else weight
-        bias = np.zeros(channels, x.dtype) if bias is None else bias
+        weight = np.ones_like(x, shape=(channels,)) if weight is None else weight
+        bias = np.zeros_like(x, shape=(channels,)) if bias is None else bias
         if running is None:                       # training: statistics of this batch
             y, mean, var = impl.batch_norm_forward(x3, weight, bias, eps)
         else:                                     # evaluation: the running statistics

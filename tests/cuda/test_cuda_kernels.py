@@ -1,0 +1,116 @@
+"""Every CUDA kernel equal to the NumPy reference, on small shapes (the simulator runs each
+GPU thread as a Python thread) covering stride, padding, dilation, groups, depthwise
+multipliers, pooling ties, ceil_mode and odd sizes."""
+import os
+
+import numpy as np
+import pytest
+
+from tinynn.nn.functional.conv import output_size
+from tinynn.reference import batchnorm as ref_bn, conv as ref_conv, pool as ref_pool
+
+cuda_conv = pytest.importorskip("tinynn.kernels.cuda_conv")
+from tinynn.kernels import cuda_batchnorm, cuda_pool  # noqa: E402
+
+CONV_CASES = [
+    # x shape, w shape, stride, padding, dilation, groups
+    ((1, 2, 5, 4), (3, 2, 3, 2), (1, 2), (1, 0), (1, 1), 1),
+    ((2, 3, 6, 5), (4, 3, 1, 1), (2, 2), (0, 0), (1, 1), 1),
+    ((1, 4, 5, 5), (2, 2, 2, 2), (1, 1), (0, 1), (2, 1), 2),
+    ((2, 3, 5, 5), (3, 1, 3, 3), (1, 1), (1, 1), (1, 1), 3),     # depthwise
+    ((1, 2, 7, 6), (4, 1, 3, 3), (2, 1), (1, 2), (1, 2), 2),     # depthwise, multiplier 2
+]
+
+
+def _device(array):
+    """The array as the kernels receive it: NumPy in the simulator, a CuPy array on a GPU."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return array
+    import cupy
+    return cupy.asarray(array)
+
+
+def _host(array):
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_cuda_conv2d_matches_reference(case, dtype):
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    out_hw = tuple(output_size(s, k, a, p, d) for s, k, a, p, d in
+                   zip(x_shape[2:], w_shape[2:], stride, padding, dilation))
+    geometry = (stride, padding, dilation, groups)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    out = cuda_conv.conv2d_forward(_device(x), _device(w), *geometry, out_hw)
+    expected = ref_conv.conv2d_forward(x, w, *geometry, out_hw)
+    np.testing.assert_allclose(_host(out), expected, **tol)
+    g = rng.standard_normal(expected.shape).astype(dtype)
+    np.testing.assert_allclose(_host(cuda_conv.conv2d_backward_input(_device(g), _device(w), x_shape, *geometry)),
+                               ref_conv.conv2d_backward_input(g, w, x_shape, *geometry), **tol)
+    np.testing.assert_allclose(_host(cuda_conv.conv2d_backward_weight(_device(g), _device(x), w_shape, *geometry)),
+                               ref_conv.conv2d_backward_weight(g, x, w_shape, *geometry), **tol)
+
+
+POOL_CASES = [
+    # shape, kernel, stride, padding, dilation, ceil_mode
+    ((1, 2, 5, 6), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 1, 5, 5), (3, 3), (2, 2), (1, 1), (1, 1), True),
+    ((1, 2, 7, 5), (3, 2), (1, 2), (1, 1), (2, 1), False),
+]
+
+
+def _geometry(case):
+    shape, kernel, stride, padding, dilation, ceil_mode = case
+    out_hw = tuple(output_size(s, k, a, p, d, ceil_mode) for s, k, a, p, d in
+                   zip(shape[2:], kernel, stride, padding, dilation))
+    return shape, kernel, stride, padding, dilation, out_hw
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_cuda_max_pool_matches_reference_with_ties(case):
+    shape, kernel, stride, padding, dilation, out_hw = _geometry(case)
+    x = np.random.default_rng(1).standard_normal(shape)
+    x[..., ::2, :] = 3.0                               # ties: the first maximum must win
+    out, index = cuda_pool.max_pool2d_forward(_device(x), kernel, stride, padding, dilation, out_hw)
+    expected, expected_index = ref_pool.max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw)
+    np.testing.assert_array_equal(_host(out), expected)
+    np.testing.assert_array_equal(_host(index), expected_index)
+    g = np.random.default_rng(2).standard_normal(expected.shape)
+    np.testing.assert_allclose(_host(cuda_pool.max_pool2d_backward(_device(g), index, shape)),
+                               ref_pool.max_pool2d_backward(g, expected_index, shape), rtol=1e-12)
+
+
+@pytest.mark.parametrize("include_pad,override", [(True, None), (False, None), (True, 2)])
+@pytest.mark.parametrize("case", POOL_CASES[:2])
+def test_cuda_avg_pool_matches_reference(case, include_pad, override):
+    shape, kernel, stride, padding, _, out_hw = _geometry(case)
+    x = np.random.default_rng(3).standard_normal(shape)
+    out = cuda_pool.avg_pool2d_forward(_device(x), kernel, stride, padding, out_hw, include_pad, override)
+    expected = ref_pool.avg_pool2d_forward(x, kernel, stride, padding, out_hw, include_pad, override)
+    np.testing.assert_allclose(_host(out), expected, rtol=1e-12)
+    g = np.random.default_rng(4).standard_normal(expected.shape)
+    np.testing.assert_allclose(
+        _host(cuda_pool.avg_pool2d_backward(_device(g), shape, kernel, stride, padding, include_pad, override)),
+        ref_pool.avg_pool2d_backward(g, shape, kernel, stride, padding, include_pad, override), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(3, 2, 5), (2, 3, 1), (4, 1, 7)])
+def test_cuda_batch_norm_matches_reference(shape, dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    ours = cuda_batchnorm.batch_norm_forward(_device(x), _device(w), _device(b), 1e-5)
+    expected = ref_bn.batch_norm_forward(x, w, b, 1e-5)
+    for mine, ref in zip(ours, expected):
+        np.testing.assert_allclose(_host(mine), ref, **tol)
+    invstd = (1 / np.sqrt(expected[2] + 1e-5)).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    ours = cuda_batchnorm.batch_norm_backward(_device(g), _device(x), _device(expected[1]),
+                                              _device(invstd), _device(w))
+    for mine, ref in zip(ours, ref_bn.batch_norm_backward(g, x, expected[1], invstd, w)):
+        np.testing.assert_allclose(_host(mine), ref, **tol)
