@@ -7,7 +7,8 @@ from tqdm.auto import tqdm
 
 from .autograd import no_grad
 
-__all__ = ["NonFiniteLossError", "check_finite_loss", "train_epoch", "evaluate", "History"]
+__all__ = ["NonFiniteLossError", "check_finite_loss", "count_correct", "train_epoch", "evaluate",
+           "History"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -45,12 +46,16 @@ class History:
             self.history.setdefault(key, []).append(value)
 
 
-def _accuracy_count(logits, labels):
-    predicted = np.asarray(logits.detach()).argmax(axis=1)
+def count_correct(outputs, labels):
+    """How many rows the model got right: argmax against class indices or one-hot rows,
+    or, for a single output column, the probability thresholded at 0.5."""
+    scores = np.asarray(outputs.detach())
     targets = np.asarray(labels)
-    if targets.ndim == 2:             # one-hot targets
-        targets = targets.argmax(axis=1)
-    return int((predicted == targets).sum())
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        return int(((scores.reshape(-1) > 0.5) == targets.reshape(-1).astype(bool)).sum())
+    if targets.ndim == scores.ndim:
+        targets = targets.argmax(axis=-1)
+    return int((scores.argmax(axis=-1) == targets.reshape(-1)).sum())
 
 
 def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", verbose=True):
@@ -69,7 +74,7 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         check_finite_loss(value, step, model)
         optimizer.step()
         total_loss += value * len(inputs)
-        correct += _accuracy_count(logits, labels)
+        correct += count_correct(logits, labels)
         seen += len(inputs)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
     return total_loss / max(seen, 1), correct / max(seen, 1), step
@@ -83,6 +88,6 @@ def evaluate(model, loader, loss_fn):
         for inputs, labels in loader:
             logits = model(inputs)
             total_loss += loss_fn(logits, labels).item() * len(inputs)
-            correct += _accuracy_count(logits, labels)
+            correct += count_correct(logits, labels)
             seen += len(inputs)
     return total_loss / max(seen, 1), correct / max(seen, 1)

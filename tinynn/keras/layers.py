@@ -1,0 +1,249 @@
+"""Keras layers on tinynn's modules.
+
+Keras is channels-last: shapes are (height, width, channels) and ``summary()``
+shows them that way.  Inside a model, images travel channels-first (N, C, H, W),
+the layout tinynn's convolution kernels use, so the model transposes once at
+its input and ``Flatten`` transposes back before flattening, which keeps the
+Dense weights in Keras' (H, W, C) order.  Layers are built when their input
+shape is known (``build``), and initialised as Keras does: Glorot-uniform
+kernels, zero biases.
+"""
+import math
+
+import numpy as np
+
+from .. import nn
+from ..nn import functional as F
+from . import activations
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _same_padding(size, kernel, stride, dilation=1):
+    """TensorFlow's 'same': output ceil(size/stride); the extra pixel of odd padding
+    goes to the bottom/right.  Returns (before, after)."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+class Layer(nn.Module):
+    """Base class: ``build(input_shape) -> output_shape`` (Keras shapes, no batch axis),
+    ``call(x)`` on the internal layout, then the optional activation."""
+
+    def __init__(self, activation=None, input_shape=None, input_dim=None, name=None,
+                 kernel_regularizer=None, bias_regularizer=None, **unused):
+        super().__init__()
+        if unused:
+            raise TypeError(f"{type(self).__name__}: unsupported arguments {sorted(unused)}")
+        self.activation = activations.get(activation)
+        self.activation_name = activation if isinstance(activation, str) else getattr(
+            activation, "__name__", None)
+        self.declared_input_shape = (input_dim,) if input_dim is not None else (
+            tuple(input_shape) if input_shape is not None else None)
+        self.layer_name = name
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.built = False
+        self.input_shape = self.output_shape = None
+
+    def build(self, input_shape):
+        return input_shape
+
+    def ensure_built(self, input_shape):
+        if not self.built:
+            self.input_shape = tuple(input_shape)
+            self.output_shape = tuple(self.build(self.input_shape))
+            self.built = True
+        return self.output_shape
+
+    def call(self, x):
+        return x
+
+    def forward(self, x):
+        out = self.call(x)
+        return self.activation(out) if self.activation is not None else out
+
+    def regularization_loss(self):
+        """The kernel_regularizer/bias_regularizer penalties of this layer (0 without them)."""
+        inner = getattr(self, "inner", None)
+        total = 0.0
+        for regularizer, param in ((self.kernel_regularizer, getattr(inner, "weight", None)),
+                                   (self.bias_regularizer, getattr(inner, "bias", None))):
+            if regularizer is not None and param is not None:
+                total = total + regularizer(param)
+        return total
+
+    def non_trainable_count(self):
+        return sum(b.numel() for name, b in self.named_buffers() if "running" in name)
+
+
+def _keras_init(module):
+    nn.init.xavier_uniform_(module.weight)
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
+    return module
+
+
+class InputLayer(Layer):
+    def __init__(self, shape=None, input_shape=None, name=None):
+        super().__init__(input_shape=shape or input_shape, name=name)
+
+
+def Input(shape, name=None):
+    """``keras.Input(shape=(28, 28, 1))``: declares the model's input shape."""
+    return InputLayer(shape=shape, name=name)
+
+
+class Dense(Layer):
+    """y = activation(x W + b) on the last axis."""
+
+    def __init__(self, units, activation=None, use_bias=True, **kwargs):
+        super().__init__(activation, **kwargs)
+        self.units, self.use_bias = units, use_bias
+
+    def build(self, input_shape):
+        self.inner = _keras_init(nn.Linear(input_shape[-1], self.units, bias=self.use_bias))
+        return input_shape[:-1] + (self.units,)
+
+    def call(self, x):
+        if x.ndim == 4:        # images travel channels-first: apply to the channel axis
+            return self.inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.inner(x)
+
+
+class Conv2D(Layer):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
+                 activation=None, use_bias=True, **kwargs):
+        super().__init__(activation, **kwargs)
+        if padding not in ("valid", "same"):
+            raise ValueError(f"Conv2D: expected padding 'valid' or 'same', got {padding!r}")
+        self.filters, self.kernel_size, self.strides = filters, _pair(kernel_size), _pair(strides)
+        self.padding, self.dilation_rate, self.use_bias = padding, _pair(dilation_rate), use_bias
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"Conv2D: expected an input shape (height, width, channels), got "
+                             f"{input_shape}")
+        h, w, channels = input_shape
+        self.inner = _keras_init(nn.Conv2d(channels, self.filters, self.kernel_size, self.strides,
+                                           0, self.dilation_rate, bias=self.use_bias))
+        if self.padding == "same":
+            self.pads = [_same_padding(s, k, st, d) for s, k, st, d in
+                         zip((h, w), self.kernel_size, self.strides, self.dilation_rate)]
+            out = [math.ceil(s / st) for s, st in zip((h, w), self.strides)]
+        else:
+            self.pads = None
+            out = [(s - d * (k - 1) - 1) // st + 1 for s, k, st, d in
+                   zip((h, w), self.kernel_size, self.strides, self.dilation_rate)]
+        if min(out) < 1:
+            raise ValueError(f"Conv2D: kernel {self.kernel_size} does not fit the input {input_shape}")
+        return (out[0], out[1], self.filters)
+
+    def call(self, x):
+        if self.pads is not None:
+            (top, bottom), (left, right) = self.pads
+            x = F.pad(x, (left, right, top, bottom))
+        return self.inner(x)
+
+
+class _Pooling2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+        super().__init__(None, **kwargs)
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{type(self).__name__}: expected padding 'valid' or 'same', got {padding!r}")
+        self.pool_size = _pair(pool_size)
+        self.strides = _pair(strides) if strides is not None else self.pool_size
+        self.padding = padding
+
+    def build(self, input_shape):
+        h, w, channels = input_shape
+        if self.padding == "same":
+            self.pads = [_same_padding(s, k, st) for s, k, st in zip((h, w), self.pool_size, self.strides)]
+            out = [math.ceil(s / st) for s, st in zip((h, w), self.strides)]
+        else:
+            self.pads = None
+            out = [(s - k) // st + 1 for s, k, st in zip((h, w), self.pool_size, self.strides)]
+        if min(out) < 1:
+            raise ValueError(f"{type(self).__name__}: pool_size {self.pool_size} does not fit the "
+                             f"input {input_shape}")
+        return (out[0], out[1], channels)
+
+    def padded(self, x, value):
+        (top, bottom), (left, right) = self.pads
+        return F.pad(x, (left, right, top, bottom), value=value)
+
+
+class MaxPooling2D(_Pooling2D):
+    def call(self, x):
+        if self.pads is not None:
+            x = self.padded(x, -np.inf)
+        return F.max_pool2d(x, self.pool_size, self.strides)
+
+
+class AveragePooling2D(_Pooling2D):
+    def call(self, x):
+        if self.pads is None:
+            return F.avg_pool2d(x, self.pool_size, self.strides)
+        # 'same' averages only the real pixels: pooled sum / pooled count of ones.
+        ones = self.padded(x.detach() * 0 + 1, 0.0)
+        return F.avg_pool2d(self.padded(x, 0.0), self.pool_size, self.strides) / \
+            F.avg_pool2d(ones, self.pool_size, self.strides)
+
+
+class GlobalAveragePooling2D(Layer):
+    def build(self, input_shape):
+        return (input_shape[-1],)
+
+    def call(self, x):
+        return x.mean((2, 3))
+
+
+class Flatten(Layer):
+    def build(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+    def call(self, x):
+        if x.ndim == 4:        # back to channels-last so the order matches Keras
+            x = x.permute(0, 2, 3, 1)
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Layer):
+    def __init__(self, rate, **kwargs):
+        super().__init__(None, **kwargs)
+        self.rate = rate
+
+    def call(self, x):
+        return F.dropout(x, self.rate, self.training)
+
+
+class BatchNormalization(Layer):
+    """Keras' moving averages use ``momentum`` for the old value: PyTorch's momentum is 1 - it."""
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
+        super().__init__(None, **kwargs)
+        self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
+
+    def build(self, input_shape):
+        module = nn.BatchNorm2d if len(input_shape) == 3 else nn.BatchNorm1d
+        self.inner = module(input_shape[-1], eps=self.epsilon, momentum=1 - self.momentum)
+        if not self.scale:
+            self.inner.weight.requires_grad_(False)
+        if not self.center:
+            self.inner.bias.requires_grad_(False)
+        return input_shape
+
+    def call(self, x):
+        return self.inner(x)
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(activation, **kwargs)
+
+
+class ReLU(Layer):
+    def __init__(self, **kwargs):
+        super().__init__("relu", **kwargs)
