@@ -19,7 +19,7 @@ from .tensor import (  # noqa: F401
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401
 from . import autograd, cuda, ops  # noqa: F401
-from . import nn, optim  # noqa: F401
+from . import nn, optim, data, models, keras  # noqa: F401
 from .serialization import save, load  # noqa: F401
 
 manual_seed = _random_module.manual_seed

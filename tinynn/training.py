@@ -76,7 +76,7 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         total_loss += value * len(inputs)
         correct += count_correct(logits, labels)
         seen += len(inputs)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
     return total_loss / max(seen, 1), correct / max(seen, 1), step
 
 

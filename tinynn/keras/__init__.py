@@ -11,7 +11,7 @@
 """
 from types import SimpleNamespace
 
-from . import activations, callbacks, layers, losses, optimizers, regularizers, utils  # noqa: F401
+from . import activations, callbacks, datasets, layers, losses, optimizers, regularizers, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Sequential, load_model  # noqa: F401
 from .tape import GradientTape  # noqa: F401
