@@ -9,45 +9,9 @@ from oracle import requires_torch, torch
 
 
 def _torch_blocks():
-    """Seed 004's PyTorch blocks, verbatim apart from formatting."""
-    nn, F = torch.nn, torch.nn.functional
-
-    class BasicBlock(nn.Module):
-        expansion = 1
-
-        def __init__(self, in_planes, planes, stride=1):
-            super().__init__()
-            self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.shortcut = nn.Sequential()
-            if stride != 1 or in_planes != planes:
-                self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False),
-                                              nn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            out = F.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            out += self.shortcut(x)
-            return F.relu(out)
-
-    class InvertedResidual(nn.Module):
-        def __init__(self, inp, oup, stride, expand_ratio):
-            super().__init__()
-            hidden = round(inp * expand_ratio)
-            self.use_res_connect = stride == 1 and inp == oup
-            expand = [] if expand_ratio == 1 else [nn.Conv2d(inp, hidden, 1, 1, 0, bias=False),
-                                                   nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
-            self.conv = nn.Sequential(*expand,
-                                      nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
-                                      nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
-                                      nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup))
-
-        def forward(self, x):
-            return x + self.conv(x) if self.use_res_connect else self.conv(x)
-
-    return BasicBlock, InvertedResidual
+    """Seed 004's PyTorch blocks (tests/torch_seed_models.py)."""
+    import torch_seed_models
+    return torch_seed_models.BasicBlock, torch_seed_models.InvertedResidual
 
 
 def _compare_block(ours, theirs, x, path):

@@ -1,0 +1,180 @@
+"""Time full training steps (forward, loss, backward, Adam) of the seeds' models in tinynn
+and PyTorch, in the same process with the same thread count.
+
+    python benchmarks/bench_models.py [--quick] [--only lenet,mlp] [--json out.json] [--plot out.png]
+
+Columns: steady-state step time (median, warm-up excluded) for both libraries and their
+ratio; inference throughput (images/s, eval mode, no graph); peak memory of a training
+step (the peak resident set during two steps above the resident set before them, after a
+warm-up step, in a fresh process per library and model); the first step's time including
+import and Numba compilation with an empty cache (cold) and with the cache that cold run
+filled (warm).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # torch_seed_models
+from common import THREADS, first_call_and_median, print_table, setup_torch, write_json  # noqa: E402
+
+# name: (batch, input shape, classes)
+MODELS = {
+    "mlp": (32, (1, 28, 28), 10),
+    "lenet": (64, (1, 32, 32), 10),
+    "keras_mnist_cnn": (64, (1, 28, 28), 10),
+    "keras_cifar_cnn": (64, (3, 32, 32), 10),
+    "resnet18": (32, (3, 32, 32), 10),
+    "mobilenet_v2": (32, (3, 32, 32), 10),
+}
+
+
+def build(lib_name, model_name):
+    """The same architecture in either library: tinynn.models, or the seeds' PyTorch code."""
+    if lib_name == "tinynn":
+        import tinynn as lib
+        from tinynn import models
+        builders = {
+            "mlp": lambda: models.MLP(784, (64, 64), 10),
+            "lenet": lambda: models.LeNet5(1, 10, 32),
+            "keras_mnist_cnn": lambda: models.KerasMNISTCNN(1, 10, 28),
+            "keras_cifar_cnn": lambda: models.KerasCIFARCNN(3, 10, 32),
+            "resnet18": lambda: models.resnet18(10),
+            "mobilenet_v2": lambda: models.mobilenet_v2(10),
+        }
+        return lib, builders[model_name]()
+    import torch as lib
+    from torch_seed_models import MODELS as TORCH_MODELS
+    return lib, TORCH_MODELS[model_name]()
+
+
+def make_step(lib_name, model_name):
+    lib, model = build(lib_name, model_name)
+    batch, shape, _ = MODELS[model_name]
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
+    y = lib.tensor(rng.integers(0, MODELS[model_name][2], batch))
+    optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    def infer():
+        with lib.no_grad():
+            model(x)
+    return step, infer, model, batch
+
+
+def _memory_kb(field):
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in kB."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def child(lib_name, model_name):
+    """In a fresh process: the first step's time (import + build + compile), then the peak
+    resident memory above the steady state during two more steps."""
+    start = time.perf_counter()
+    if lib_name == "torch":
+        setup_torch()
+    step, _, _, _ = make_step(lib_name, model_name)
+    step()
+    first = time.perf_counter() - start
+    before = _memory_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")                    # resets VmHWM, the peak, to the current RSS
+    for _ in range(2):
+        step()
+    growth = (_memory_kb("VmHWM") - before) / 1024
+    print(json.dumps({"first_step_s": first, "step_memory_mb": growth}))
+
+
+def _run_child(lib_name, model_name, cache_dir):
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(THREADS))
+    result = subprocess.run([sys.executable, __file__, "--child", lib_name, model_name], env=env,
+                            capture_output=True, text=True, timeout=900)
+    if result.returncode:
+        raise RuntimeError(f"child {lib_name} {model_name} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 timed steps instead of 7")
+    parser.add_argument("--only", default=None, help="comma-separated model names")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--plot", default=None, help="bar chart of the ratios (needs matplotlib)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(*args.child)
+    torch = setup_torch()
+    names = args.only.split(",") if args.only else list(MODELS)
+    unknown = set(names) - set(MODELS)
+    if unknown:
+        raise SystemExit(f"bench_models: unknown models {sorted(unknown)}; choose from {', '.join(MODELS)}")
+    repeats = 3 if args.quick else 7
+    print(f"training step = forward + cross-entropy + backward + Adam; tinynn vs PyTorch "
+          f"{torch.__version__}, {THREADS} threads each, median of {repeats} steps after warm-up")
+    rows = []
+    for name in names:
+        row = {"model": name, "batch": MODELS[name][0]}
+        for lib_name in ("tinynn", "torch"):
+            step, infer, _, batch = make_step(lib_name, name)
+            _, seconds = first_call_and_median(step, repeats)
+            _, infer_seconds = first_call_and_median(infer, repeats)
+            row[f"{lib_name} ms"] = seconds * 1e3
+            row[f"{lib_name} img/s"] = batch / infer_seconds
+        row["ratio"] = row["tinynn ms"] / row["torch ms"]
+        with tempfile.TemporaryDirectory() as cache:
+            row["cold first s"] = _run_child("tinynn", name, cache)["first_step_s"]
+            warm = _run_child("tinynn", name, cache)
+            row["warm first s"] = warm["first_step_s"]
+            row["tinynn MB"] = warm["step_memory_mb"]
+        row["torch MB"] = _run_child("torch", name, tempfile.gettempdir())["step_memory_mb"]
+        rows.append(row)
+        print(f"  {name}: tinynn {row['tinynn ms']:.1f} ms, torch {row['torch ms']:.1f} ms", flush=True)
+    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "ratio", "tinynn img/s",
+                       "torch img/s", "tinynn MB", "torch MB", "cold first s", "warm first s"])
+    print("ratio = tinynn step time / torch step time; MB = resident memory growth during a "
+          "training step; first s = import + build + first step in a fresh process")
+    if args.json:
+        write_json(args.json, {"threads": THREADS, "rows": rows})
+    if args.plot:
+        _plot(rows, args.plot)
+    return rows
+
+
+def _plot(rows, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install -e \".[plot]\"") from None
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    axes.bar([r["model"] for r in rows], [r["ratio"] for r in rows])
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set(ylabel="tinynn / PyTorch step time", title="Training step, lower is better")
+    plt.setp(axes.get_xticklabels(), rotation=20)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
