@@ -1,16 +1,19 @@
-"""2-D convolution on the CPU: Numba im2col/col2im around one BLAS GEMM per group.
+"""2-D convolution on the CPU: Numba im2col/col2im around BLAS GEMMs.
 
 Same function names and signatures as ``tinynn/reference/conv.py``.
 
-Algorithm.  ``im2col`` copies every receptive field into a column of a matrix
-``cols`` of shape (C·KH·KW, N·OH·OW); the convolution is then the matrix
-product ``W (K, C·KH·KW) @ cols``, done by NumPy's BLAS, which runs at
-150-170 GFLOP/s on the 2 cores here.  Putting the batch into the columns makes
-one large GEMM instead of N small ones (LeNet's 6×25 weight is useless to
-BLAS per image).  Backward reuses the same layout: ∂L/∂W = g @ colsᵀ and
-∂L/∂cols = Wᵀ @ g, which ``col2im`` scatters back (adding overlaps).
-Groups are a batched GEMM over the groups, because each group's rows of
-``cols`` are contiguous.
+Algorithm.  ``im2col`` copies every receptive field of image b into a column
+of ``cols[b]``, shape (C·KH·KW, OH·OW); the convolution is then the matrix
+product ``out[b] = W (K, C·KH·KW) @ cols[b]``, one BLAS GEMM per image
+(``np.matmul`` over the batch axis).  That batch-major layout lands the
+result directly in (N, K, OH, OW) order: an earlier version with the batch in
+the columns (one big GEMM) needed a transposing copy of the output, of the
+output gradient and of the input gradient, and was 20-40 % slower end to end.
+Backward reuses the layout: ∂L/∂W = Σ_b g[b] @ cols[b]ᵀ and
+∂L/∂cols[b] = Wᵀ @ g[b], which ``col2im`` scatters back (adding overlaps).
+Groups are one more batch axis, because each group's rows of ``cols`` are
+contiguous.  A 1×1 convolution without padding needs no im2col at all:
+``cols`` is the (strided) input itself, which MobileNetV2's pointwise layers use.
 
 Depthwise convolution (groups = C, MobileNetV2) has no reduction over channels
 for a GEMM to exploit: im2col + a 1×9 by 9×(N·OH·OW) GEMM per channel ran 8-10×
@@ -20,9 +23,9 @@ slower than PyTorch.  It gets direct loops instead, one thread per
 A direct 7-deep loop in Numba was measured 10× slower than PyTorch on the
 ResNet shapes against 5× for im2col + GEMM (FIELD-NOTES); the GEMM is where
 the arithmetic is, so it goes to BLAS and Numba does only the memory moves,
-which it parallelises with ``prange`` over independent rows/planes (no two
-threads ever write the same element).  Measured numbers are printed by
-``benchmarks/bench_conv.py``.
+which it parallelises with ``prange`` over independent (image, row) pairs or
+planes (no two threads ever write the same element).  Measured numbers are
+printed by ``benchmarks/bench_conv.py``.
 """
 from types import SimpleNamespace
 
@@ -31,50 +34,57 @@ from numba import njit, prange
 
 
 def _im2col_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """cols[c·KH·KW + i·KW + j, b·OH·OW + y·OW + z] = x[b, c, y·sh - ph + i·dh, z·sw - pw + j·dw]
-    (zero outside the input).  Reference loop: for every row, every column."""
+    """cols[b, c·KH·KW + i·KW + j, y·OW + z] = x[b, c, y·sh - ph + i·dh, z·sw - pw + j·dw]
+    (zero outside the input).  Reference loop: for every image, row and column."""
     n, c, h, w = x.shape
     rows = c * kh * kw
-    positions = oh * ow
-    cols = np.empty((rows, n * positions), dtype=x.dtype)
-    for row in prange(rows):
+    cols = np.empty((n, rows, oh * ow), dtype=x.dtype)
+    for item in prange(n * rows):
+        b = item // rows
+        row = item % rows
         ch = row // (kh * kw)
         i = (row // kw) % kh
         j = row % kw
-        for b in range(n):
-            for y in range(oh):
-                iy = y * sh - ph + i * dh
-                base = b * positions + y * ow
-                if iy < 0 or iy >= h:
-                    for z in range(ow):
-                        cols[row, base + z] = 0
-                    continue
+        offset_x = j * dw - pw
+        z0, z1 = _valid_range(ow, sw, offset_x, w)
+        line = cols[b, row]
+        for y in range(oh):
+            iy = y * sh - ph + i * dh
+            base = y * ow
+            if iy < 0 or iy >= h:
                 for z in range(ow):
-                    ix = z * sw - pw + j * dw
-                    cols[row, base + z] = x[b, ch, iy, ix] if 0 <= ix < w else 0
+                    line[base + z] = 0
+                continue
+            source = x[b, ch, iy]
+            for z in range(z0):
+                line[base + z] = 0
+            for z in range(z0, z1):
+                line[base + z] = source[z * sw + offset_x]
+            for z in range(z1, ow):
+                line[base + z] = 0
     return cols
 
 
-def _col2im_impl(cols, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """The adjoint of im2col: x[b, c, iy, ix] += cols[row, column] for every pair
+def _col2im_impl(cols, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint of im2col: x[b, c, iy, ix] += cols[b, row, column] for every pair
     that im2col copied.  One thread owns one (b, c) plane, so the adds never race."""
+    n = cols.shape[0]
     out = np.zeros((n, c, h, w), dtype=cols.dtype)
-    positions = oh * ow
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
         for i in range(kh):
             for j in range(kw):
-                row = (ch * kh + i) * kw + j
+                line = cols[b, (ch * kh + i) * kw + j]
+                offset_x = j * dw - pw
+                z0, z1 = _valid_range(ow, sw, offset_x, w)
                 for y in range(oh):
                     iy = y * sh - ph + i * dh
                     if iy < 0 or iy >= h:
                         continue
-                    base = b * positions + y * ow
-                    for z in range(ow):
-                        ix = z * sw - pw + j * dw
-                        if 0 <= ix < w:
-                            out[b, ch, iy, ix] += cols[row, base + z]
+                    target = out[b, ch, iy]
+                    for z in range(z0, z1):
+                        target[z * sw + offset_x] += line[y * ow + z]
     return out
 
 
@@ -178,7 +188,7 @@ def im2col(x, kernel_hw, stride, padding, dilation, out_hw):
 
 
 def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw):
-    return _col2im(np.ascontiguousarray(cols), *input_shape, *kernel_hw, *stride, *padding,
+    return _col2im(np.ascontiguousarray(cols), *input_shape[1:], *kernel_hw, *stride, *padding,
                    *dilation, *out_hw)
 
 
@@ -204,49 +214,65 @@ CPU_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, depthwise_forward
                                  depthwise_backward_weight=depthwise_backward_weight)
 
 
-def _grad_as_groups(grad, groups):
-    """(N, K, OH, OW) -> (G, K/G, N·OH·OW), the column order of ``cols``."""
-    n, k = grad.shape[:2]
-    return np.ascontiguousarray(grad.reshape(n, k, -1).transpose(1, 0, 2)).reshape(groups, k // groups, -1)
-
-
 def _is_depthwise(channels, groups):
     return groups > 1 and groups == channels
 
 
+def _is_pointwise(kernel_hw, padding):
+    return tuple(kernel_hw) == (1, 1) and tuple(padding) == (0, 0)
+
+
+def _columns(x, kernel_hw, stride, padding, dilation, out_hw, primitives):
+    """cols (N, C·KH·KW, OH·OW); a 1×1 unpadded kernel needs only the strided input."""
+    if _is_pointwise(kernel_hw, padding):
+        picked = x[:, :, ::stride[0], ::stride[1]]
+        return np.ascontiguousarray(picked).reshape(x.shape[0], x.shape[1], -1)
+    return primitives.im2col(x, kernel_hw, stride, padding, dilation, out_hw)
+
+
+def _uncolumns(grad_cols, input_shape, kernel_hw, stride, padding, dilation, out_hw, primitives):
+    """The adjoint of ``_columns``."""
+    if _is_pointwise(kernel_hw, padding):
+        if tuple(stride) == (1, 1):
+            return grad_cols.reshape(input_shape)
+        out = np.zeros_like(grad_cols, shape=tuple(input_shape))
+        out[:, :, ::stride[0], ::stride[1]] = grad_cols.reshape(tuple(input_shape[:2]) + tuple(out_hw))
+        return out
+    return primitives.col2im(grad_cols, input_shape, kernel_hw, stride, padding, dilation, out_hw)
+
+
 def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, primitives=CPU_PRIMITIVES):
-    """out = W @ im2col(x) per group (np.matmul runs on the GPU's BLAS for CuPy arrays)."""
+    """out[b] = W @ cols[b] per group (np.matmul runs on the GPU's BLAS for CuPy arrays)."""
     if _is_depthwise(x.shape[1], groups):
         return primitives.depthwise_forward(x, weight, stride, padding, dilation, out_hw)
-    n = x.shape[0]
-    k, _, kh, kw = weight.shape
-    cols = primitives.im2col(x, (kh, kw), stride, padding, dilation, out_hw)
-    cols = cols.reshape(groups, -1, cols.shape[1])
-    out = np.matmul(weight.reshape(groups, k // groups, -1), cols)      # (G, K/G, N·L)
-    out = out.reshape(k, n, -1).transpose(1, 0, 2)
-    return np.ascontiguousarray(out).reshape((n, k) + tuple(out_hw))
+    n, k = x.shape[0], weight.shape[0]
+    cols = _columns(x, weight.shape[2:], stride, padding, dilation, out_hw, primitives)
+    cols = cols.reshape(n, groups, -1, cols.shape[2])                       # (N, G, P·KH·KW, L)
+    out = np.matmul(weight.reshape(groups, k // groups, -1), cols)          # (N, G, K/G, L)
+    return out.reshape((n, k) + tuple(out_hw))
 
 
 def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups,
                            primitives=CPU_PRIMITIVES):
-    """∂L/∂W = ∂L/∂h @ im2col(x)ᵀ per group."""
+    """∂L/∂W = Σ_b ∂L/∂h[b] @ cols[b]ᵀ per group."""
     if _is_depthwise(x.shape[1], groups):
         return primitives.depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation)
-    cols = primitives.im2col(x, weight_shape[2:], stride, padding, dilation, grad.shape[2:])
-    cols = cols.reshape(groups, -1, cols.shape[1])
-    grad_weight = np.matmul(_grad_as_groups(grad, groups), cols.transpose(0, 2, 1))
-    return grad_weight.reshape(weight_shape)
+    n, k = grad.shape[:2]
+    cols = _columns(x, weight_shape[2:], stride, padding, dilation, grad.shape[2:], primitives)
+    cols = cols.reshape(n, groups, -1, cols.shape[2])
+    per_image = np.matmul(grad.reshape(n, groups, k // groups, -1), cols.transpose(0, 1, 3, 2))
+    return per_image.sum(axis=0).reshape(weight_shape)
 
 
 def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, groups,
                           primitives=CPU_PRIMITIVES):
-    """∂L/∂X = col2im(Wᵀ @ ∂L/∂h) per group."""
+    """∂L/∂X = col2im(Wᵀ @ ∂L/∂h[b]) per group."""
     if _is_depthwise(input_shape[1], groups):
         return primitives.depthwise_backward_input(grad, weight, input_shape, stride, padding,
                                                    dilation)
-    k = weight.shape[0]
-    weight_t = weight.reshape(groups, k // groups, -1).transpose(0, 2, 1)
-    grad_cols = np.matmul(weight_t, _grad_as_groups(grad, groups))     # (G, P·KH·KW, N·L)
-    grad_cols = grad_cols.reshape(-1, grad_cols.shape[2])
-    return primitives.col2im(grad_cols, input_shape, weight.shape[2:], stride, padding, dilation,
-                             grad.shape[2:])
+    n, k = grad.shape[:2]
+    weight_t = weight.reshape(groups, k // groups, -1).transpose(0, 2, 1)  # (G, P·KH·KW, K/G)
+    grad_cols = np.matmul(weight_t, grad.reshape(n, groups, k // groups, -1))   # (N, G, P·KH·KW, L)
+    grad_cols = grad_cols.reshape(n, -1, grad_cols.shape[3])
+    return _uncolumns(grad_cols, input_shape, weight.shape[2:], stride, padding, dilation,
+                      grad.shape[2:], primitives)

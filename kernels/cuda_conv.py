@@ -7,8 +7,8 @@ Why this split: a convolution's arithmetic is a matrix product, and cuBLAS
 already runs it with shared-memory and register tiling near the GPU's peak;
 hand-tiling the same GEMM in Numba reaches ~70 % of cuBLAS at best.  The Numba
 kernels do what cuBLAS cannot: the gathers.  ``im2col`` gives each thread one
-element of ``cols`` (consecutive threads write consecutive columns, so stores
-coalesce); ``col2im`` gives each thread one input pixel, which gathers the
+element of ``cols`` (N, C·KH·KW, OH·OW) (consecutive threads write consecutive
+positions, so stores coalesce); ``col2im`` gives each thread one input pixel, which gathers the
 entries of every window that covered it, so no atomics are needed.  Depthwise
 convolution has nothing for a GEMM to reduce over, so it is computed directly,
 one thread per output (forward) or input (input gradient) element; its weight
@@ -37,19 +37,18 @@ def _source_index(position, pad, tap, dilation, stride, out_size):
 @cuda.jit
 def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     n, c, h, w = x.shape
-    rows, width = cols.shape
-    for item in range(cuda.grid(1), rows * width, cuda.gridsize(1)):
-        row = item // width
-        column = item % width
+    _, rows, positions = cols.shape
+    for item in range(cuda.grid(1), cols.size, cuda.gridsize(1)):
+        b = item // (rows * positions)
+        row = (item // positions) % rows
+        y = (item % positions) // ow
+        z = item % ow
         ch = row // (kh * kw)
         i = (row // kw) % kh
         j = row % kw
-        b = column // (oh * ow)
-        y = (column // ow) % oh
-        z = column % ow
         iy = y * sh - ph + i * dh
         ix = z * sw - pw + j * dw
-        cols[row, column] = x[b, ch, iy, ix] if 0 <= iy < h and 0 <= ix < w else 0
+        cols[b, row, y * ow + z] = x[b, ch, iy, ix] if 0 <= iy < h and 0 <= ix < w else 0
 
 
 @cuda.jit
@@ -68,7 +67,7 @@ def _col2im_kernel(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
             for j in range(kw):
                 z = _source_index(ix, pw, j, dw, sw, ow)
                 if z >= 0:
-                    total += cols[(ch * kh + i) * kw + j, (b * oh + y) * ow + z]
+                    total += cols[b, (ch * kh + i) * kw + j, y * ow + z]
         out[b, ch, iy, ix] = total
 
 
@@ -141,7 +140,7 @@ def _depthwise_backward_weight_kernel(grad, x, out, sh, sw, ph, pw, dh, dw):
 
 def im2col(x, kernel_hw, stride, padding, dilation, out_hw):
     xp = array_module(x)
-    cols = xp.empty((x.shape[1] * kernel_hw[0] * kernel_hw[1], x.shape[0] * out_hw[0] * out_hw[1]),
+    cols = xp.empty((x.shape[0], x.shape[1] * kernel_hw[0] * kernel_hw[1], out_hw[0] * out_hw[1]),
                     dtype=x.dtype)
     launch(_im2col_kernel, cols.size, xp.ascontiguousarray(x), cols, *kernel_hw, *stride, *padding,
            *dilation, *out_hw)

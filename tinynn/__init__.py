@@ -10,6 +10,10 @@ import os as _os
 # the OpenMP runtime loads, i.e. before the first parallel kernel runs.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from ._memory import keep_freed_memory as _keep_freed_memory  # noqa: E402
+
+_keep_freed_memory()
+
 from . import random as _random_module  # noqa: E402
 from .tensor import (  # noqa: F401
     Tensor, tensor, zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint,
