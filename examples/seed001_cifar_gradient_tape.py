@@ -6,8 +6,6 @@ Both train the seed's conv_net (Conv2D 32 3×3 'same' relu + MaxPooling 2×2) wi
 Dense classifier on top (the seed's `logits` is never defined; this is the smallest
 completion).  Uses CIFAR-10 from $TINYNN_DATA/cifar10 when present, else a synthetic stand-in.
 """
-import numpy as np
-
 import tinynn
 import tinynn as tf
 from _synthetic import QUICK, cifar10_or_synthetic

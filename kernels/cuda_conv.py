@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from numba import cuda
 
 from . import conv
-from .cuda_common import array_module, launch
+from .cuda_common import array_module, launch, unravel
 
 _valid_range = cuda.jit(device=True)(conv.valid_range)
 
@@ -37,12 +37,9 @@ def _source_index(position, pad, tap, dilation, stride, out_size):
 @cuda.jit
 def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     n, c, h, w = x.shape
-    _, rows, positions = cols.shape
+    rows = cols.shape[1]
     for item in range(cuda.grid(1), cols.size, cuda.gridsize(1)):
-        b = item // (rows * positions)
-        row = (item // positions) % rows
-        y = (item % positions) // ow
-        z = item % ow
+        b, row, y, z = unravel(item, rows, oh, ow)
         ch = row // (kh * kw)
         i = (row // kw) % kh
         j = row % kw
@@ -55,10 +52,7 @@ def _im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 def _col2im_kernel(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     n, c, h, w = out.shape
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        b = item // (c * h * w)
-        ch = (item // (h * w)) % c
-        iy = (item // w) % h
-        ix = item % w
+        b, ch, iy, ix = unravel(item, c, h, w)
         total = 0.0
         for i in range(kh):
             y = _source_index(iy, ph, i, dh, sh, oh)
@@ -78,10 +72,7 @@ def _depthwise_forward_kernel(x, weight, out, sh, sw, ph, pw, dh, dw):
     kh, kw = weight.shape[2], weight.shape[3]
     mult = k_total // c
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        b = item // (k_total * oh * ow)
-        k = (item // (oh * ow)) % k_total
-        i = (item // ow) % oh
-        j = item % ow
+        b, k, i, j = unravel(item, k_total, oh, ow)
         total = 0.0
         for m in range(kh):
             iy = i * sh - ph + m * dh
@@ -100,10 +91,7 @@ def _depthwise_backward_input_kernel(grad, weight, out, sh, sw, ph, pw, dh, dw):
     kh, kw = weight.shape[2], weight.shape[3]
     mult = k_total // c
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        b = item // (c * h * w)
-        ch = (item // (h * w)) % c
-        iy = (item // w) % h
-        ix = item % w
+        b, ch, iy, ix = unravel(item, c, h, w)
         total = 0.0
         for k in range(ch * mult, (ch + 1) * mult):
             for m in range(kh):
@@ -124,10 +112,7 @@ def _depthwise_backward_weight_kernel(grad, x, out, sh, sw, ph, pw, dh, dw):
     kh, kw = out.shape[2], out.shape[3]
     mult = k_total // c
     for item in range(cuda.grid(1), k_total * kh * kw * n, cuda.gridsize(1)):
-        k = item // (kh * kw * n)
-        m = (item // (kw * n)) % kh
-        q = (item // n) % kw
-        b = item % n
+        k, m, q, b = unravel(item, kh, kw, n)
         j0, j1 = _valid_range(ow, sw, q * dw - pw, w)
         total = 0.0
         for i in range(oh):

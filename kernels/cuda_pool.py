@@ -12,7 +12,7 @@ import math
 from numba import cuda
 
 from . import pool
-from .cuda_common import array_module, launch
+from .cuda_common import array_module, launch, unravel
 
 _window_bounds = cuda.jit(device=True)(pool.window_bounds)
 _divisor = cuda.jit(device=True)(pool.divisor)
@@ -23,10 +23,7 @@ def _max_forward_kernel(x, out, index, kh, kw, sh, sw, ph, pw, dh, dw):
     n, c, h, w = x.shape
     _, _, oh, ow = out.shape
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        b = item // (c * oh * ow)
-        ch = (item // (oh * ow)) % c
-        i = (item // ow) % oh
-        j = item % ow
+        b, ch, i, j = unravel(item, c, oh, ow)
         best = -math.inf
         best_index = 0
         for m in range(kh):
@@ -46,10 +43,7 @@ def _max_backward_kernel(grad, index, out):
     n, c, oh, ow = grad.shape
     w = out.shape[3]
     for item in range(cuda.grid(1), grad.size, cuda.gridsize(1)):
-        b = item // (c * oh * ow)
-        ch = (item // (oh * ow)) % c
-        i = (item // ow) % oh
-        j = item % ow
+        b, ch, i, j = unravel(item, c, oh, ow)
         target = index[b, ch, i, j]
         cuda.atomic.add(out, (b, ch, target // w, target % w), grad[b, ch, i, j])
 
@@ -59,10 +53,7 @@ def _avg_forward_kernel(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, divis
     n, c, h, w = x.shape
     _, _, oh, ow = out.shape
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        b = item // (c * oh * ow)
-        ch = (item // (oh * ow)) % c
-        i = (item // ow) % oh
-        j = item % ow
+        b, ch, i, j = unravel(item, c, oh, ow)
         top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
         left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
         total = 0.0
@@ -78,10 +69,7 @@ def _avg_backward_kernel(grad, out, kh, kw, sh, sw, ph, pw, count_include_pad, d
     n, c, oh, ow = grad.shape
     h, w = out.shape[2], out.shape[3]
     for item in range(cuda.grid(1), grad.size, cuda.gridsize(1)):
-        b = item // (c * oh * ow)
-        ch = (item // (oh * ow)) % c
-        i = (item // ow) % oh
-        j = item % ow
+        b, ch, i, j = unravel(item, c, oh, ow)
         top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
         left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
         share = grad[b, ch, i, j] / _divisor(top, bottom, padded_h, left, right, padded_w,

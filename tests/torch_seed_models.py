@@ -1,7 +1,6 @@
 """The seeds' own PyTorch networks (seed 002's LeNet, seed 004's ResNet18 and MobileNetV2),
 used as the oracle by tests/test_models.py and as the PyTorch side of
 benchmarks/bench_models.py.  Needs torch; import it only where torch is installed."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

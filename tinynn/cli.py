@@ -4,6 +4,7 @@
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
 """
 import argparse
+import runpy
 import sys
 import time
 from pathlib import Path
@@ -139,6 +140,20 @@ def train(args):
     return history
 
 
+BENCHMARKS = ("conv", "models", "cuda")
+BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def bench(suite, rest):
+    """Run benchmarks/bench_<suite>.py (they live beside the package in the source checkout)."""
+    script = BENCHMARK_DIR / f"bench_{suite}.py"
+    if not script.exists():
+        raise SystemExit(f"tinynn bench: {script} not found; the benchmarks ship with the source "
+                         "checkout (pip install -e . from a clone)")
+    sys.argv = [str(script)] + list(rest)
+    runpy.run_path(str(script), run_name="__main__")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="tinynn", description="tinynn: a deep-learning engine "
                                      "on NumPy and Numba. Commands: train, bench.")
@@ -157,8 +172,11 @@ def _parser():
     run.add_argument("--save", default=None, help="write the trained state dict to this .npz")
     run.add_argument("--plot", default=None, help="write loss/accuracy curves to this PNG")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
-    bench = commands.add_parser("bench", help="time tinynn against PyTorch (see benchmarks/)")
-    bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for benchmarks/bench_conv.py")
+    bench = commands.add_parser("bench", help="time tinynn against PyTorch (benchmarks/ in the "
+                                "source checkout; needs torch)")
+    bench.add_argument("suite", choices=BENCHMARKS, help="conv: layers; models: training steps; "
+                       "cuda: GPU kernels vs cuDNN")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that script, e.g. --quick")
     return parser
 
 
@@ -170,8 +188,7 @@ def main(argv=None):
             parser.error("--epochs and --batch-size must be positive")
         train(args)
     elif args.command == "bench":
-        from .benchmark import main as bench_main
-        bench_main(args.rest)
+        bench(args.suite, args.rest)
     else:
         parser.print_help()
         return 1

@@ -23,7 +23,7 @@ def _why_unavailable():
     if is_simulator():
         return None
     try:
-        import cupy  # noqa: F401
+        import cupy  # noqa: F401  (only checks that CuPy imports)
     except ImportError:
         return ("CuPy is not installed; install the GPU extra with pip install -e \".[cuda]\" "
                 "(or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's simulator)")

@@ -1,16 +1,14 @@
 """Convolution, pooling and batch-norm layers: Modules around ``nn.functional``."""
-import math
-
 import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
-from . import init
 from .functional.conv import pair
+from .layers import WeightedLayer
 from .module import Module, Parameter
 
 
-class Conv2d(Module):
+class Conv2d(WeightedLayer):
     """2-D convolution, weight (out_channels, in_channels/groups, kH, kW), PyTorch's init."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -27,20 +25,8 @@ class Conv2d(Module):
         self.stride, self.dilation = pair(stride, "stride", "Conv2d"), pair(dilation, "dilation", "Conv2d")
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
         self.padding_mode = padding_mode
-        dtype = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, dtype))
-        self.bias = Parameter(np.zeros(out_channels, dtype)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        if device is not None:
-            self.to(device)
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = init.default_bias_bound(self.weight)
-            init.uniform_(self.bias, -bound, bound)
+        self._create_parameters((out_channels, in_channels // groups) + self.kernel_size, bias,
+                                dtype, device)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,

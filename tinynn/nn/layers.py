@@ -9,23 +9,16 @@ from . import init
 from .module import Module, Parameter
 
 
-def _empty(*shape, dtype=None):
-    return Parameter(np.zeros(shape, dtype=np.dtype(dtype) if dtype else np.float32))
+class WeightedLayer(Module):
+    """Shared by Linear and Conv2d: a weight, an optional bias and PyTorch's default init,
+    W ~ kaiming_uniform(a=√5) = U(-1/√fan_in, 1/√fan_in) and b ~ U(-1/√fan_in, 1/√fan_in)."""
 
-
-class Linear(Module):
-    """y = x W^T + b, W of shape (out_features, in_features), PyTorch's default init:
-    W ~ kaiming_uniform(a=√5) = U(-1/√in, 1/√in), b ~ U(-1/√in, 1/√in)."""
-
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
-        super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: expected positive feature counts, got in_features="
-                             f"{in_features}, out_features={out_features}")
-        self.in_features, self.out_features = in_features, out_features
-        self.weight = _empty(out_features, in_features, dtype=dtype)
-        self.bias = _empty(out_features, dtype=dtype) if bias else None
-        if not bias:
+    def _create_parameters(self, weight_shape, bias, dtype, device):
+        dtype = np.dtype(dtype or np.float32)
+        self.weight = Parameter(np.zeros(weight_shape, dtype))
+        if bias:
+            self.bias = Parameter(np.zeros(weight_shape[0], dtype))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
         if device is not None:
@@ -36,6 +29,18 @@ class Linear(Module):
         if self.bias is not None:
             bound = init.default_bias_bound(self.weight)
             init.uniform_(self.bias, -bound, bound)
+
+
+class Linear(WeightedLayer):
+    """y = x W^T + b with W of shape (out_features, in_features)."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: expected positive feature counts, got in_features="
+                             f"{in_features}, out_features={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self._create_parameters((out_features, in_features), bias, dtype, device)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
