@@ -4,11 +4,11 @@ and PyTorch, in the same process with the same thread count.
     python benchmarks/bench_models.py [--quick] [--only lenet,mlp] [--json out.json] [--plot out.png]
 
 Columns: steady-state step time (median, warm-up excluded) for both libraries and their
-ratio; inference throughput (images/s, eval mode, no graph); peak memory of a training
-step (the peak resident set during two steps above the resident set before them, after a
-warm-up step, in a fresh process per library and model); the first step's time including
-import and Numba compilation with an empty cache (cold) and with the cache that cold run
-filled (warm).
+ratio; inference throughput (images/s, eval mode, no graph); peak memory of training
+(the peak resident set during the first three full-batch steps above the resident set
+before them: activations, gradients, optimiser state and workspaces; in a fresh process
+per library and model); the first step's time including import and Numba compilation
+with an empty cache (cold) and with the cache that cold run filled (warm).
 """
 import argparse
 import json
@@ -55,9 +55,10 @@ def build(lib_name, model_name):
     return lib, TORCH_MODELS[model_name]()
 
 
-def make_step(lib_name, model_name):
+def make_step(lib_name, model_name, batch=None):
     lib, model = build(lib_name, model_name)
-    batch, shape, _ = MODELS[model_name]
+    default_batch, shape, _ = MODELS[model_name]
+    batch = batch or default_batch
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
     y = lib.tensor(rng.integers(0, MODELS[model_name][2], batch))
@@ -85,28 +86,32 @@ def _memory_kb(field):
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def child(lib_name, model_name):
-    """In a fresh process: the first step's time (import + build + compile), then the peak
-    resident memory above the steady state during two more steps."""
+def child(lib_name, model_name, measure):
+    """Run in a fresh process.  'first': import + build + first step, in seconds (Numba
+    compiles or loads its cache here).  'memory': the peak resident memory of three
+    full-batch steps above the memory held before them; a 2-image step first loads every
+    kernel, so that loading code does not count as memory of the step."""
     start = time.perf_counter()
     if lib_name == "torch":
         setup_torch()
-    step, _, _, _ = make_step(lib_name, model_name)
-    step()
-    first = time.perf_counter() - start
+    if measure == "first":
+        make_step(lib_name, model_name)[0]()
+        print(json.dumps(time.perf_counter() - start))
+        return
+    make_step(lib_name, model_name, batch=2)[0]()
+    step = make_step(lib_name, model_name)[0]
     before = _memory_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")                    # resets VmHWM, the peak, to the current RSS
-    for _ in range(2):
+    for _ in range(3):
         step()
-    growth = (_memory_kb("VmHWM") - before) / 1024
-    print(json.dumps({"first_step_s": first, "step_memory_mb": growth}))
+    print(json.dumps((_memory_kb("VmHWM") - before) / 1024))
 
 
-def _run_child(lib_name, model_name, cache_dir):
+def _run_child(lib_name, model_name, measure, cache_dir):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(THREADS))
-    result = subprocess.run([sys.executable, __file__, "--child", lib_name, model_name], env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run([sys.executable, __file__, "--child", lib_name, model_name, measure],
+                            env=env, capture_output=True, text=True, timeout=900)
     if result.returncode:
         raise RuntimeError(f"child {lib_name} {model_name} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -118,7 +123,7 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated model names")
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="bar chart of the ratios (needs matplotlib)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(*args.child)
@@ -141,17 +146,17 @@ def main(argv=None):
             row[f"{lib_name} img/s"] = batch / infer_seconds
         row["ratio"] = row["tinynn ms"] / row["torch ms"]
         with tempfile.TemporaryDirectory() as cache:
-            row["cold first s"] = _run_child("tinynn", name, cache)["first_step_s"]
-            warm = _run_child("tinynn", name, cache)
-            row["warm first s"] = warm["first_step_s"]
-            row["tinynn MB"] = warm["step_memory_mb"]
-        row["torch MB"] = _run_child("torch", name, tempfile.gettempdir())["step_memory_mb"]
+            row["cold first s"] = _run_child("tinynn", name, "first", cache)
+            row["warm first s"] = _run_child("tinynn", name, "first", cache)
+            row["tinynn MB"] = _run_child("tinynn", name, "memory", cache)
+        row["torch MB"] = _run_child("torch", name, "memory", tempfile.gettempdir())
         rows.append(row)
         print(f"  {name}: tinynn {row['tinynn ms']:.1f} ms, torch {row['torch ms']:.1f} ms", flush=True)
     print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "ratio", "tinynn img/s",
                        "torch img/s", "tinynn MB", "torch MB", "cold first s", "warm first s"])
-    print("ratio = tinynn step time / torch step time; MB = resident memory growth during a "
-          "training step; first s = import + build + first step in a fresh process")
+    print("ratio = tinynn step time / torch step time; MB = peak resident memory of the first "
+          "three full-batch steps above what model and data hold; first s = import + build + "
+          "first step in a fresh process")
     if args.json:
         write_json(args.json, {"threads": THREADS, "rows": rows})
     if args.plot:
