@@ -382,3 +382,23 @@ def test_use_kernels_switch_and_environment_variable():
     with pytest.raises(ValueError, match="use_kernels: expected one of"):
         with backend.use_kernels("fast"):
             pass
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding", [
+    ((2, 8, 4, 4), (6, 8, 3, 3), 1, 1),        # 16 positions: whole-batch GEMMs for both grads
+    ((2, 3, 8, 8), (4, 3, 3, 3), 1, 1),        # 64 positions: whole-batch ∂L/∂W, per-image ∂L/∂X
+    ((2, 3, 12, 11), (5, 3, 3, 3), 1, 0),      # 90 positions: per-image GEMMs
+    ((2, 4, 9, 9), (6, 4, 1, 1), 2, 0),        # strided 1×1: no im2col
+])
+def test_conv_kernel_gemm_strategies_equal_reference(x_shape, w_shape, stride, padding):
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    geometry = ((stride, stride), (padding, padding), (1, 1), 1)
+    out_hw = tuple(output_size(s, k, stride, padding, 1) for s, k in zip(x_shape[2:], w_shape[2:]))
+    np.testing.assert_allclose(fast_conv.conv2d_forward(x, w, *geometry, out_hw),
+                               ref_conv.conv2d_forward(x, w, *geometry, out_hw), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal((x_shape[0], w_shape[0]) + out_hw)
+    np.testing.assert_allclose(fast_conv.conv2d_backward_input(g, w, x_shape, *geometry),
+                               ref_conv.conv2d_backward_input(g, w, x_shape, *geometry), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, w_shape, *geometry),
+                               ref_conv.conv2d_backward_weight(g, x, w_shape, *geometry), rtol=1e-12, atol=1e-12)
