@@ -1,4 +1,5 @@
-"""Time conv2d, pooling and batch norm in tinynn against PyTorch (CPU, same process).
+"""Time single ops in tinynn against PyTorch (CPU, same process): conv2d, pooling, batch
+norm, Linear (matmul) and softmax-cross-entropy.
 
     python benchmarks/bench_conv.py [--quick] [--json out.json] [--only resnet]
 
@@ -40,14 +41,40 @@ CONV_SHAPES = [
     ("mobilenet", "project 144→24 1×1 16²", 32, 144, 16, 16, 24, 1, 1, 0, 1),
 ]
 
-# (group, name, shape, op)
-OTHER_SHAPES = [
-    ("lenet", "max_pool 2×2 6×28²", (64, 6, 28, 28), lambda lib, x: lib.F.max_pool2d(x, 2)),
-    ("resnet", "max_pool 3×3 s2 64×32²", (32, 64, 32, 32), lambda lib, x: lib.F.max_pool2d(x, 3, 2, 1)),
-    ("keras", "avg_pool 2×2 32×26²", (64, 32, 26, 26), lambda lib, x: lib.F.avg_pool2d(x, 2)),
-    ("resnet", "batch_norm 64×32²", (32, 64, 32, 32), None),
-    ("resnet", "batch_norm 256×8²", (32, 256, 8, 8), None),
+def _linear(lib, x, weight):
+    return lib.F.linear(x, weight)
+
+
+def _cross_entropy(lib, logits, labels):
+    return lib.F.cross_entropy(logits, labels)
+
+
+def _batch_norm(lib, x):
+    channels = x.shape[1]
+    return lib.F.batch_norm(x, None, None, lib.module.ones(channels, requires_grad=True),
+                            lib.module.zeros(channels, requires_grad=True), training=True)
+
+
+# (group, name, input arrays, op)
+_rng = np.random.default_rng(0)
+OTHER_OPS = [
+    ("lenet", "max_pool 2×2 6×28²", [(64, 6, 28, 28)], lambda lib, x: lib.F.max_pool2d(x, 2)),
+    ("resnet", "max_pool 3×3 s2 64×32²", [(32, 64, 32, 32)], lambda lib, x: lib.F.max_pool2d(x, 3, 2, 1)),
+    ("keras", "avg_pool 2×2 32×26²", [(64, 32, 26, 26)], lambda lib, x: lib.F.avg_pool2d(x, 2)),
+    ("resnet", "batch_norm 64×32²", [(32, 64, 32, 32)], _batch_norm),
+    ("resnet", "batch_norm 256×8²", [(32, 256, 8, 8)], _batch_norm),
+    ("mlp", "linear 32×784 → 64", [(32, 784), (64, 784)], _linear),
+    ("resnet", "linear 32×512 → 1000", [(32, 512), (1000, 512)], _linear),
+    ("mlp", "softmax-CE 64×10", [(64, 10), ("labels", 10, 64)], _cross_entropy),
+    ("resnet", "softmax-CE 256×1000", [(256, 1000), ("labels", 1000, 256)], _cross_entropy),
 ]
+
+
+def _array(spec):
+    """A float32 array of the given shape, or ('labels', classes, count) int64 class labels."""
+    if spec[0] == "labels":
+        return _rng.integers(0, spec[1], spec[2])
+    return (_rng.standard_normal(spec) * 0.1).astype(np.float32)
 
 
 class Lib:
@@ -87,18 +114,13 @@ def _conv_row(shape, torch, repeats):
 
 
 def _other_row(entry, torch, repeats):
-    group, name, shape, op = entry
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    channels = shape[1]
+    group, name, specs, op = entry
+    arrays = [_array(spec) for spec in specs]
 
     def make(lib):
-        return (lib.module.tensor(x, requires_grad=True),)
-    if op is None:
-        def op(lib, a):
-            ones = lib.module.ones(channels, requires_grad=True)
-            zeros = lib.module.zeros(channels, requires_grad=True)
-            return lib.F.batch_norm(a, None, None, ones, zeros, training=True)
-    return _measure(group, name, make, op, torch, repeats, None)
+        return tuple(lib.module.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays)
+    flops = 2 * np.prod(specs[0]) * specs[1][0] if op is _linear else None
+    return _measure(group, name, make, op, torch, repeats, flops * 3 if flops else None)
 
 
 def _measure(group, name, make, op, torch, repeats, train_flops):
@@ -120,7 +142,7 @@ def _measure(group, name, make, op, torch, repeats, train_flops):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 10")
-    parser.add_argument("--only", default=None, help="lenet, keras, resnet or mobilenet")
+    parser.add_argument("--only", default=None, help="lenet, keras, mlp, resnet or mobilenet")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
     torch = setup_torch()
@@ -132,14 +154,14 @@ def main(argv=None):
     for shape in CONV_SHAPES:
         if args.only in (None, shape[0]):
             rows.append(_conv_row(shape, torch, repeats))
-    for entry in OTHER_SHAPES:
+    for entry in OTHER_OPS:
         if args.only in (None, entry[0]):
             rows.append(_other_row(entry, torch, repeats))
     columns = ["shape", "fwd ms", "torch fwd ms", "fwd ratio", "fwd+bwd ms", "torch fwd+bwd ms",
                "fwd+bwd ratio", "GFLOP/s", "first call s"]
     print_table(rows, columns)
-    print("ratio = tinynn time / torch time (below 1: tinynn is faster). GFLOP/s counts forward "
-          "+ both backward convolutions (3× the forward FLOPs).")
+    print("ratio = tinynn time / torch time (below 1: tinynn is faster). GFLOP/s counts the "
+          "forward and both backward products of conv and linear (3× the forward FLOPs).")
     if args.json:
         write_json(args.json, {"threads": THREADS, "gemm_peak_gflops": peak, "rows": rows})
     return rows

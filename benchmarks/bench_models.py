@@ -77,6 +77,30 @@ def make_step(lib_name, model_name, batch=None):
     return step, infer, model, batch
 
 
+def training_flops(model_name):
+    """3 × the floating-point operations of every conv2d and linear in one forward pass
+    (forward, input gradient, weight gradient), counted by wrapping tinynn's functions."""
+    import tinynn.nn.functional as F
+    originals, total = (F.conv2d, F.linear), [0]
+
+    def conv2d(x, weight, *args, **kwargs):
+        out = originals[0](x, weight, *args, **kwargs)
+        total[0] += 2 * out.numel() * weight[0].numel()
+        return out
+
+    def linear(x, weight, bias=None):
+        out = originals[1](x, weight, bias)
+        total[0] += 2 * out.numel() * weight.shape[1]
+        return out
+    F.conv2d, F.linear = conv2d, linear
+    try:
+        _, infer, _, _ = make_step("tinynn", model_name)
+        infer()
+    finally:
+        F.conv2d, F.linear = originals
+    return 3 * total[0]
+
+
 def _memory_kb(field):
     """VmRSS (now) or VmHWM (peak since the last reset) of this process, in kB."""
     with open("/proc/self/status") as handle:
@@ -145,6 +169,7 @@ def main(argv=None):
             row[f"{lib_name} ms"] = seconds * 1e3
             row[f"{lib_name} img/s"] = batch / infer_seconds
         row["ratio"] = row["tinynn ms"] / row["torch ms"]
+        row["GFLOP/s"] = training_flops(name) / (row["tinynn ms"] / 1e3) / 1e9
         with tempfile.TemporaryDirectory() as cache:
             row["cold first s"] = _run_child("tinynn", name, "first", cache)
             row["warm first s"] = _run_child("tinynn", name, "first", cache)
@@ -152,9 +177,10 @@ def main(argv=None):
         row["torch MB"] = _run_child("torch", name, "memory", tempfile.gettempdir())
         rows.append(row)
         print(f"  {name}: tinynn {row['tinynn ms']:.1f} ms, torch {row['torch ms']:.1f} ms", flush=True)
-    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "ratio", "tinynn img/s",
+    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "ratio", "GFLOP/s", "tinynn img/s",
                        "torch img/s", "tinynn MB", "torch MB", "cold first s", "warm first s"])
-    print("ratio = tinynn step time / torch step time; MB = peak resident memory of the first "
+    print("ratio = tinynn step time / torch step time; GFLOP/s = tinynn's conv and linear FLOPs "
+          "(3× forward) per second; MB = peak resident memory of the first "
           "three full-batch steps above what model and data hold; first s = import + build + "
           "first step in a fresh process")
     if args.json:
