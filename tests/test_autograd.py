@@ -147,3 +147,9 @@ def test_detect_anomaly_names_the_op_that_made_nan():
         with pytest.raises(FloatingPointError, match="Log: forward produced NaN"):
             with np.errstate(invalid="ignore"):
                 x.log()
+
+
+def test_gradcheck_fails_when_the_numerical_jacobian_is_nan():
+    x = tinynn.tensor([[-1.0, 2.0]], dtype=tinynn.float64, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        assert gradcheck(lambda t: (t * 0 + float("inf")) * t, (x,), raise_exception=False) is False

@@ -338,7 +338,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
     numerical = _numerical_jacobians(call, checked, outputs, eps)
     for i, (an_rows, num_rows) in enumerate(zip(analytical, numerical)):
         for k, (an, num) in enumerate(zip(an_rows, num_rows)):
-            bad = np.abs(an - num) > atol + rtol * np.abs(num)
+            # Written as "not close" so that a NaN on either side counts as a mismatch.
+            bad = ~(np.abs(an - num) <= atol + rtol * np.abs(num))
             if bad.any():
                 row, col = np.argwhere(bad)[0]
                 message = (
