@@ -113,6 +113,18 @@ def test_integer_tensors_cannot_require_grad():
         tinynn.tensor([1, 2], requires_grad=True)
 
 
+def test_inplace_methods_inside_a_graph_are_errors_but_augmented_assignment_records():
+    w = tinynn.ones(3, requires_grad=True)
+    h = w * 2
+    with pytest.raises(RuntimeError, match="add_: in-place update of a tensor that is part of the autograd graph"):
+        h.add_(1)
+    h += 1                       # rebinds h to h + 1, recorded
+    h.sum().backward()
+    assert w.grad.numpy().tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match=r"copy_: expected a source broadcastable to \(3,\), got \(2,\)"):
+        tinynn.ones(3).copy_(np.ones(2))
+
+
 def test_inplace_update_on_a_leaf_needs_no_grad():
     w = tinynn.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place"):

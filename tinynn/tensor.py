@@ -256,14 +256,17 @@ class Tensor:
             raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
                                "operation; wrap the update in tinynn.no_grad()")
 
-    def _inplace(self, op, ufunc, other, out_of_place):
-        """``x += y``: updates the array in place when no graph is being recorded; inside a
-        graph it records ``x + y`` instead (Python rebinds the name), as lecture code expects."""
+    def _inplace(self, op, ufunc, other, out_of_place=None):
+        """Update the array in place when no graph is being recorded.  Inside a graph,
+        ``x += y`` records ``x + y`` instead (Python rebinds the name, as lecture code
+        expects); ``x.add_(y)`` cannot rebind, so it is an error there."""
         recording = _autograd.is_grad_enabled() and (
             self.requires_grad or getattr(other, "requires_grad", False))
         if recording:
-            if self.is_leaf and self.requires_grad:
-                self._check_inplace(op)
+            if out_of_place is None or (self.is_leaf and self.requires_grad):
+                raise RuntimeError(f"{op}: in-place update of a tensor that is part of the "
+                                   "autograd graph; write x = x + y, or wrap the update in "
+                                   "tinynn.no_grad()")
             return out_of_place(other)
         value = other._array if isinstance(other, Tensor) else other
         ufunc(self._array, value, out=self._array, casting="same_kind")
@@ -282,21 +285,25 @@ class Tensor:
         return self._inplace("div_", np.true_divide, other, self.__truediv__)
 
     def add_(self, other, alpha=1):
-        return self.__iadd__(other if alpha == 1 else other * alpha)
+        return self._inplace("add_", np.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
-        return self.__isub__(other if alpha == 1 else other * alpha)
+        return self._inplace("sub_", np.subtract, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
-        return self.__imul__(other)
+        return self._inplace("mul_", np.multiply, other)
 
     def div_(self, other):
-        return self.__itruediv__(other)
+        return self._inplace("div_", np.true_divide, other)
 
     def copy_(self, source):
         self._check_inplace("copy_")
         value = source._array if isinstance(source, Tensor) else source
-        if np.shape(value) != self.shape and np.broadcast_shapes(np.shape(value), self.shape) != self.shape:
+        try:
+            fits = np.broadcast_shapes(np.shape(value), self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"copy_: expected a source broadcastable to {self.shape}, "
                              f"got {np.shape(value)}")
         self._array[...] = move_array(value, CPU) if self._device.type == "cpu" else value
