@@ -36,6 +36,7 @@ CASES = {
     "ce_none": (lambda lib, x, y: lib.F.cross_entropy(x, y, reduction="none"), lambda: (_logits(), _labels())),
     "ce_weight": (lambda lib, x, y: lib.F.cross_entropy(x, y, weight=lib.lib.tensor(WEIGHT)), lambda: (_logits(), _labels())),
     "ce_ignore": (lambda lib, x, y: lib.F.cross_entropy(x, y, ignore_index=2), lambda: (_logits(6), np.array([0, 2, 1, 2, 4, 3]))),
+    "ce_all_ignored": (lambda lib, x, y: lib.F.cross_entropy(x, y, ignore_index=1, reduction="sum"), lambda: (_logits(3), np.array([1, 1, 1]))),
     "ce_smooth": (lambda lib, x, y: lib.F.cross_entropy(x, y, label_smoothing=0.1), lambda: (_logits(), _labels())),
     "ce_smooth_weight_ignore": (
         lambda lib, x, y: lib.F.cross_entropy(x, y, weight=lib.lib.tensor(WEIGHT), ignore_index=1,
@@ -91,6 +92,13 @@ def test_cross_entropy_formula_from_the_documents():
     assert got == pytest.approx(expected, rel=1e-12)
 
 
+def test_cross_entropy_with_every_row_ignored_is_nan_with_zero_gradient_like_torch():
+    x = tinynn.randn(3, 4, requires_grad=True)
+    loss = F.cross_entropy(x, tinynn.tensor([1, 1, 1]), ignore_index=1)
+    loss.backward()
+    assert np.isnan(loss.item()) and not x.grad.numpy().any()
+
+
 def test_cross_entropy_is_finite_for_logits_of_1e4():
     x = tinynn.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], requires_grad=True)
     loss = F.cross_entropy(x, tinynn.tensor([1, 0]))
@@ -125,17 +133,22 @@ def test_float_class_targets_are_a_clear_error():
 
 
 def test_target_shape_mismatch_errors():
-    with pytest.raises(ValueError, match=r"nll_loss: expected target of shape \(4,\) for input of "
-                                         r"shape \(4, 3\), got \(5,\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: expected target of shape \(4,\) for input "
+                                         r"of shape \(4, 3\), got \(5,\)"):
         F.cross_entropy(tinynn.randn(4, 3), tinynn.tensor([0, 1, 2, 1, 0]))
+    with pytest.raises(ValueError, match=r"nll_loss: expected target of shape \(4,\)"):
+        F.nll_loss(tinynn.randn(4, 3), tinynn.tensor([0, 1, 2, 1, 0]))
     with pytest.raises(ValueError, match=r"mse_loss: expected target of the same shape as input "
                                          r"\(4, 3\), got \(4,\)"):
         F.mse_loss(tinynn.randn(4, 3), tinynn.randn(4))
 
 
 def test_labels_out_of_range_error():
-    with pytest.raises(IndexError, match=r"target 7 is out of bounds: expected class indices in \[0, 3\)"):
+    with pytest.raises(IndexError, match=r"cross_entropy: target 7 is out of bounds: expected class "
+                                         r"indices in \[0, 3\)"):
         F.cross_entropy(tinynn.randn(2, 3), tinynn.tensor([0, 7]))
+    with pytest.raises(IndexError, match=r"nll_loss: target -2 is out of bounds"):
+        F.nll_loss(tinynn.randn(2, 3), tinynn.tensor([0, -2]))
 
 
 def test_unknown_reduction_error():

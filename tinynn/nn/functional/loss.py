@@ -9,6 +9,8 @@ so its gradient comes from autograd and is checked like any other op.
 """
 import numpy as np
 
+from ...autograd import Function
+from ...device import move_array
 from ...tensor import Tensor, _lift
 from .activation import log_softmax
 
@@ -78,6 +80,13 @@ def _check_class_targets(op, input, target):
                          f"{input.shape}, got {target.shape}")
 
 
+def _check_label_range(op, labels, num_classes):
+    outside = (labels < 0) | (labels >= num_classes)
+    if outside.any():
+        raise IndexError(f"{op}: target {labels[outside][0]} is out of bounds: expected class "
+                         f"indices in [0, {num_classes})")
+
+
 def _class_weight(weight, num_classes, dtype):
     if weight is None:
         return np.ones(num_classes, dtype=dtype)
@@ -97,10 +106,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     rows = _classes_last(input).reshape(-1, num_classes)
     labels = np.asarray(target.detach()).reshape(-1)
     keep = labels != ignore_index
-    if ((labels[keep] < 0) | (labels[keep] >= num_classes)).any():
-        bad = labels[keep][(labels[keep] < 0) | (labels[keep] >= num_classes)][0]
-        raise IndexError(f"nll_loss: target {bad} is out of bounds: expected class indices in "
-                         f"[0, {num_classes})")
+    _check_label_range("nll_loss", labels[keep], num_classes)
     safe = np.where(keep, labels, 0)
     class_weight = _class_weight(weight, num_classes, input.dtype)
     row_weight = class_weight[safe] * keep
@@ -111,6 +117,37 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if reduction == "sum":
         return losses.sum()
     return losses.sum() / float(row_weight.sum())
+
+
+class SoftmaxCrossEntropy(Function):
+    """The common case in one op: logits (N, C), class indices, mean over the kept rows.
+
+        L = -1/N Σ_i log softmax(x)_i[y_i],      ∂L/∂x_i = (softmax(x_i) - onehot(y_i)) / N
+
+    (rows whose label is ``ignore_index`` are left out of both sums).
+    """
+
+    @staticmethod
+    def forward(ctx, logits, labels, ignore_index):
+        keep = labels != ignore_index
+        safe = np.where(keep, labels, 0)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        count = int(keep.sum())
+        picked = np.take_along_axis(log_p, safe[:, None], axis=1)[:, 0]
+        ctx.save_for_backward(log_p, safe, keep)
+        ctx.count = count
+        total = -(picked * keep).sum()
+        # Every row ignored: the mean is 0/0 = NaN, with zero gradients, as in PyTorch.
+        return np.asarray(total / count if count else np.nan, dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_p, safe, keep = ctx.saved_arrays
+        grad_logits = np.exp(log_p)
+        grad_logits[np.arange(len(safe)), safe] -= 1
+        grad_logits *= (keep / max(ctx.count, 1))[:, None] * grad
+        return grad_logits, None, None
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -126,6 +163,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
     target = _lift(target, input)
+    if (input.ndim == 2 and target.dtype.kind in "iu" and weight is None and reduction == "mean"
+            and label_smoothing == 0.0):
+        _check_class_targets("cross_entropy", input, target)
+        labels = np.asarray(target.detach())
+        _check_label_range("cross_entropy", labels[labels != ignore_index], input.shape[1])
+        return SoftmaxCrossEntropy.apply(input, move_array(labels, input.device), ignore_index)
     log_p = log_softmax(input, 1 if input.ndim > 1 else 0)
     if target.dtype.kind == "f" and target.shape != input.shape:
         raise TypeError(f"cross_entropy: expected class indices (an int64 tensor) or class "
