@@ -270,8 +270,9 @@ def _as_outputs(result):
     return result if isinstance(result, (tuple, list)) else (result,)
 
 
-def _analytical_jacobians(fn, inputs, outputs):
-    """J[i][k] has shape (numel(output k), numel(input i)): one backward per output element."""
+def _analytical_jacobians(run, inputs, outputs):
+    """J[i][k] has shape (numel(output k), numel(input i)): one backward per output element.
+    ``run()`` evaluates the function on the (fixed) inputs."""
     jacobians = [[np.zeros((out.numel(), inp.numel())) for out in outputs] for inp in inputs]
     for k, out in enumerate(outputs):
         for row in range(out.numel()):
@@ -279,7 +280,7 @@ def _analytical_jacobians(fn, inputs, outputs):
                 inp.grad = None
             seed = np.zeros(out.shape, dtype=out.dtype)
             seed.reshape(-1)[row] = 1.0
-            fresh = _as_outputs(fn(*inputs))[k]
+            fresh = _as_outputs(run())[k]
             if fresh.requires_grad:
                 fresh.backward(seed)
             for i, inp in enumerate(inputs):
@@ -290,7 +291,7 @@ def _analytical_jacobians(fn, inputs, outputs):
     return jacobians
 
 
-def _numerical_jacobians(fn, inputs, outputs, eps):
+def _numerical_jacobians(run, inputs, outputs, eps):
     """Central differences (f(x + eps) - f(x - eps)) / 2 eps for every input element."""
     jacobians = [[np.zeros((out.numel(), inp.numel())) for out in outputs] for inp in inputs]
     with no_grad():
@@ -300,9 +301,9 @@ def _numerical_jacobians(fn, inputs, outputs, eps):
             for col in range(flat.size):
                 original = flat[col]
                 flat[col] = original + eps
-                plus = [o._array.astype(np.float64).reshape(-1) for o in _as_outputs(fn(*inputs))]
+                plus = [o._array.astype(np.float64).reshape(-1) for o in _as_outputs(run())]
                 flat[col] = original - eps
-                minus = [o._array.astype(np.float64).reshape(-1) for o in _as_outputs(fn(*inputs))]
+                minus = [o._array.astype(np.float64).reshape(-1) for o in _as_outputs(run())]
                 flat[col] = original
                 for k in range(len(outputs)):
                     jacobians[i][k][:, col] = (plus[k] - minus[k]) / (2 * eps)
@@ -330,12 +331,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
         if not t.is_leaf:
             raise ValueError("gradcheck: inputs must be leaf tensors")
 
-    def call(*_):
+    def run():
         return fn(*inputs)
 
-    outputs = _as_outputs(call())
-    analytical = _analytical_jacobians(call, checked, outputs)
-    numerical = _numerical_jacobians(call, checked, outputs, eps)
+    outputs = _as_outputs(run())
+    analytical = _analytical_jacobians(run, checked, outputs)
+    numerical = _numerical_jacobians(run, checked, outputs, eps)
     for i, (an_rows, num_rows) in enumerate(zip(analytical, numerical)):
         for k, (an, num) in enumerate(zip(an_rows, num_rows)):
             # Written as "not close" so that a NaN on either side counts as a mismatch.
