@@ -190,14 +190,19 @@ class Softmax(Function):
         return y * (grad - (grad * y).sum(axis=ctx.dim, keepdims=True))
 
 
+def log_softmax_array(x, axis):
+    """log softmax on an array, shifted by the maximum so that e^x never overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 class LogSoftmax(Function):
     """y_i = x_i - log Σ_j e^(x_j) (shifted by the max for stability);
     dL/dx = g - softmax(x) Σ_j g_j."""
 
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - x.max(axis=dim, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        y = log_softmax_array(x, dim)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y

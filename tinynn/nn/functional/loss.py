@@ -12,7 +12,7 @@ import numpy as np
 from ...autograd import Function
 from ...device import move_array
 from ...tensor import Tensor, _lift
-from .activation import log_softmax
+from .activation import log_softmax, log_softmax_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -97,26 +97,37 @@ def _class_weight(weight, num_classes, dtype):
     return weight
 
 
+def _rows_and_weights(op, input, target, weight, ignore_index):
+    """Flatten to one row per sample: (rows (M, C), labels with ignored ones set to 0, the
+    kept-row mask, class weights, and each row's weight w[y_i], 0 for ignored rows)."""
+    num_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    rows = _classes_last(input).reshape(-1, num_classes)
+    labels = np.asarray(target.detach()).reshape(-1)
+    keep = labels != ignore_index
+    _check_label_range(op, labels[keep], num_classes)
+    safe = np.where(keep, labels, 0)
+    class_weight = _class_weight(weight, num_classes, input.dtype)
+    return rows, safe, keep, class_weight, class_weight[safe] * keep
+
+
+def _reduce_rows(per_row, row_weight, target, reduction):
+    """'none' keeps the target's shape; 'mean' divides by the total weight of kept rows."""
+    if reduction == "none":
+        return per_row.reshape(target.shape)
+    if reduction == "sum":
+        return per_row.sum()
+    return per_row.sum() / float(row_weight.sum())
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """L_i = -w[y_i] · input[i, y_i]; 'mean' divides by Σ_i w[y_i] over the non-ignored i."""
     _check_reduction("nll_loss", reduction)
     target = _lift(target, input)
     _check_class_targets("nll_loss", input, target)
-    num_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    rows = _classes_last(input).reshape(-1, num_classes)
-    labels = np.asarray(target.detach()).reshape(-1)
-    keep = labels != ignore_index
-    _check_label_range("nll_loss", labels[keep], num_classes)
-    safe = np.where(keep, labels, 0)
-    class_weight = _class_weight(weight, num_classes, input.dtype)
-    row_weight = class_weight[safe] * keep
+    rows, safe, _, _, row_weight = _rows_and_weights("nll_loss", input, target, weight, ignore_index)
     picked = rows[Tensor(np.arange(len(safe)), device=input.device), Tensor(safe, device=input.device)]
     losses = -picked * Tensor(row_weight.astype(input.dtype), device=input.device)
-    if reduction == "none":
-        return losses.reshape(target.shape)
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / float(row_weight.sum())
+    return _reduce_rows(losses, row_weight, target, reduction)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -131,8 +142,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx, logits, labels, ignore_index):
         keep = labels != ignore_index
         safe = np.where(keep, labels, 0)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_p = log_softmax_array(logits, 1)
         count = int(keep.sum())
         picked = np.take_along_axis(log_p, safe[:, None], axis=1)[:, 0]
         ctx.save_for_backward(log_p, safe, keep)
@@ -185,19 +195,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 def _uniform_term(log_p, target, weight, ignore_index, reduction):
     """The ε part of label smoothing: -1/C Σ_j w_j log p_ij, reduced like the NLL part."""
-    num_classes = log_p.shape[1] if log_p.ndim > 1 else log_p.shape[0]
-    rows = _classes_last(log_p).reshape(-1, num_classes)
-    labels = np.asarray(target.detach()).reshape(-1)
-    keep = (labels != ignore_index).astype(log_p.dtype)
-    class_weight = _class_weight(weight, num_classes, log_p.dtype)
+    rows, _, keep, class_weight, row_weight = _rows_and_weights("cross_entropy", log_p, target,
+                                                                weight, ignore_index)
+    num_classes = rows.shape[1]
     per_row = -(rows * Tensor(class_weight, device=log_p.device)).sum(1) / num_classes
-    per_row = per_row * Tensor(keep, device=log_p.device)
-    if reduction == "none":
-        return per_row.reshape(target.shape)
-    if reduction == "sum":
-        return per_row.sum()
-    row_weight = class_weight[np.where(labels != ignore_index, labels, 0)] * keep
-    return per_row.sum() / float(row_weight.sum())
+    per_row = per_row * Tensor(keep.astype(log_p.dtype), device=log_p.device)
+    return _reduce_rows(per_row, row_weight, target, reduction)
 
 
 def _soft_cross_entropy(log_p, target, weight, reduction, label_smoothing):
