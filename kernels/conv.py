@@ -248,24 +248,30 @@ FEW_POSITIONS_WEIGHT = 64
 FEW_POSITIONS_INPUT = 16
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, primitives=CPU_PRIMITIVES):
-    """out[b] = W @ cols[b] per group (np.matmul runs on the GPU's BLAS for CuPy arrays)."""
+def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, keep_columns=False,
+                   primitives=CPU_PRIMITIVES):
+    """out[b] = W @ cols[b] per group (np.matmul runs on the GPU's BLAS for CuPy arrays).
+    With ``keep_columns`` also returns ``cols`` for ``conv2d_backward_weight(columns=...)``,
+    which then skips its own im2col (None for depthwise convolutions, which have none)."""
     if _is_depthwise(x.shape[1], groups):
-        return primitives.depthwise_forward(x, weight, stride, padding, dilation, out_hw)
+        out = primitives.depthwise_forward(x, weight, stride, padding, dilation, out_hw)
+        return (out, None) if keep_columns else out
     n, k = x.shape[0], weight.shape[0]
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, out_hw, primitives)
-    cols = cols.reshape(n, groups, -1, cols.shape[2])                       # (N, G, P·KH·KW, L)
-    out = np.matmul(weight.reshape(groups, k // groups, -1), cols)          # (N, G, K/G, L)
-    return out.reshape((n, k) + tuple(out_hw))
+    grouped = cols.reshape(n, groups, -1, cols.shape[2])                    # (N, G, P·KH·KW, L)
+    out = np.matmul(weight.reshape(groups, k // groups, -1), grouped)       # (N, G, K/G, L)
+    out = out.reshape((n, k) + tuple(out_hw))
+    return (out, cols) if keep_columns else out
 
 
-def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups,
+def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups, columns=None,
                            primitives=CPU_PRIMITIVES):
-    """∂L/∂W = Σ_b ∂L/∂h[b] @ cols[b]ᵀ per group."""
+    """∂L/∂W = Σ_b ∂L/∂h[b] @ cols[b]ᵀ per group (``columns``: cols kept by the forward pass)."""
     if _is_depthwise(x.shape[1], groups):
         return primitives.depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation)
     n, k = grad.shape[:2]
-    cols = _columns(x, weight_shape[2:], stride, padding, dilation, grad.shape[2:], primitives)
+    cols = columns if columns is not None else _columns(
+        x, weight_shape[2:], stride, padding, dilation, grad.shape[2:], primitives)
     if groups == 1 and cols.shape[2] <= FEW_POSITIONS_WEIGHT:
         return np.tensordot(grad.reshape(n, k, -1), cols, axes=([0, 2], [0, 2])).reshape(weight_shape)
     cols = cols.reshape(n, groups, -1, cols.shape[2])

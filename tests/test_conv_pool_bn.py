@@ -403,3 +403,22 @@ def test_conv_kernel_gemm_strategies_equal_reference(x_shape, w_shape, stride, p
                                ref_conv.conv2d_backward_input(g, w, x_shape, *geometry), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, w_shape, *geometry),
                                ref_conv.conv2d_backward_weight(g, x, w_shape, *geometry), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_weight_gradient_with_and_without_kept_columns(groups, monkeypatch):
+    """The forward pass keeps im2col's matrix for ∂L/∂W when it is small; both ways agree."""
+    import tinynn.nn.functional.conv as conv_module
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 3))
+    results = []
+    for limit in (conv_module.KEEP_COLUMNS_BYTES, 0):
+        monkeypatch.setattr(conv_module, "KEEP_COLUMNS_BYTES", limit)
+        weight = tinynn.tensor(w, requires_grad=True)
+        F.conv2d(tinynn.tensor(x), weight, stride=(2, 1), padding=1, groups=groups).sum().backward()
+        results.append(weight.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+    with backend.use_kernels("reference"):
+        weight = tinynn.tensor(w, requires_grad=True)
+        F.conv2d(tinynn.tensor(x), weight, stride=(2, 1), padding=1, groups=groups).sum().backward()
+    np.testing.assert_allclose(results[0], weight.grad.numpy(), rtol=1e-10)

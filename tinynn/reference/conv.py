@@ -35,7 +35,8 @@ def _split_groups(weight, groups):
     return [(g, slice(g * k_per_group, (g + 1) * k_per_group)) for g in range(groups)]
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw):
+def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, keep_columns=False):
+    """``keep_columns`` exists for the kernels' signature; the reference has no columns to keep."""
     xp = _pad(x, padding)
     n, k = x.shape[0], weight.shape[0]
     p_per_group = weight.shape[1]
@@ -46,10 +47,10 @@ def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw):
             for nn in range(weight.shape[3]):
                 window = _window(xg, m, nn, out_hw, stride, dilation)
                 out[:, ks] += np.einsum("bpij,kp->bkij", window, weight[ks, :, m, nn])
-    return out
+    return (out, None) if keep_columns else out
 
 
-def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups):
+def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups, columns=None):
     xp = _pad(x, padding)
     out_hw = grad.shape[2:]
     p_per_group = weight_shape[1]
