@@ -134,8 +134,10 @@ def test_unary_float32_matches_torch(name):
 
 
 def _distinct(x):
-    """Ties make max/min non-differentiable; spread the values apart."""
-    return x + np.arange(x.size).reshape(x.shape) * 1e-2
+    """Ties make max/min non-differentiable: adding 0.01 × each value's rank keeps the
+    order and puts every pair at least 0.01 apart (adding by position could create a tie)."""
+    ranks = np.argsort(np.argsort(x, axis=None, kind="stable")).reshape(x.shape)
+    return x + ranks * 1e-2
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
