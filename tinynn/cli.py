@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.datasets import SHARED_MNIST_DIR as DEFAULT_MNIST_DIR
+
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def _load_dataset(name, data_dir, model_name):

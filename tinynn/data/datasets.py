@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+# The repository's copy of the official MNIST test split (../shared/data/mnist beside the checkout).
+SHARED_MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+
 __all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "load_cifar10", "read_idx",
            "upsample", "DatasetNotFoundError"]
 

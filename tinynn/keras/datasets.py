@@ -16,15 +16,13 @@ from .. import data
 
 __all__ = ["mnist", "fashion_mnist", "cifar10"]
 
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
-
 
 def _candidates(path, name):
     found = [Path(path)] if path else []
     if os.environ.get("TINYNN_DATA"):
         found.append(Path(os.environ["TINYNN_DATA"]) / name)
     if name == "mnist":
-        found.append(SHARED_MNIST)
+        found.append(data.datasets.SHARED_MNIST_DIR)
     return found
 
 

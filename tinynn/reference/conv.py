@@ -30,8 +30,9 @@ def _window(xp, m, n, out_hw, stride, dilation):
     return xp[:, :, top:top + sh * (oh - 1) + 1:sh, left:left + sw * (ow - 1) + 1:sw]
 
 
-def _split_groups(weight, groups):
-    k_per_group = weight.shape[0] // groups
+def _split_groups(out_channels, groups):
+    """(group index, slice of its output channels) for every group."""
+    k_per_group = out_channels // groups
     return [(g, slice(g * k_per_group, (g + 1) * k_per_group)) for g in range(groups)]
 
 
@@ -41,7 +42,7 @@ def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, keep_co
     n, k = x.shape[0], weight.shape[0]
     p_per_group = weight.shape[1]
     out = np.zeros((n, k) + tuple(out_hw), dtype=x.dtype)
-    for g, ks in _split_groups(weight, groups):
+    for g, ks in _split_groups(weight.shape[0], groups):
         xg = xp[:, g * p_per_group:(g + 1) * p_per_group]
         for m in range(weight.shape[2]):
             for nn in range(weight.shape[3]):
@@ -55,7 +56,7 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
     out_hw = grad.shape[2:]
     p_per_group = weight_shape[1]
     grad_weight = np.zeros(weight_shape, dtype=x.dtype)
-    for g, ks in _split_groups(np.empty(weight_shape[:1]), groups):
+    for g, ks in _split_groups(weight_shape[0], groups):
         xg = xp[:, g * p_per_group:(g + 1) * p_per_group]
         for m in range(weight_shape[2]):
             for nn in range(weight_shape[3]):
@@ -70,7 +71,7 @@ def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, 
     grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
     out_hw = grad.shape[2:]
     p_per_group = weight.shape[1]
-    for g, ks in _split_groups(weight, groups):
+    for g, ks in _split_groups(weight.shape[0], groups):
         grad_xg = grad_xp[:, g * p_per_group:(g + 1) * p_per_group]
         for m in range(weight.shape[2]):
             for nn in range(weight.shape[3]):
