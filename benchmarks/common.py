@@ -5,9 +5,8 @@ import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
+import tinynn  # noqa: F401  (before NumPy: it sets the thread policies NumPy's BLAS reads on load)
+import numpy as np
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
