@@ -5,16 +5,21 @@ import os
 import statistics
 import time
 
-import tinynn  # noqa: F401  (before NumPy: it sets the thread policies NumPy's BLAS reads on load)
 import numpy as np
+
+# PyTorch loads before tinynn, so its OpenMP runtime starts with PyTorch's own defaults:
+# tinynn's import sets OMP_WAIT_POLICY=PASSIVE for the runtimes that start after it,
+# which measured PyTorch's small-net steps 10-25 % slower.
+try:
+    import torch
+except ImportError:
+    torch = None
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
 
 def setup_torch():
-    try:
-        import torch
-    except ImportError:
+    if torch is None:
         raise SystemExit("benchmarks need PyTorch as the reference: pip install torch==2.13.0")
     torch.set_num_threads(THREADS)
     return torch

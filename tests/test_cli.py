@@ -59,8 +59,8 @@ def test_nan_loss_is_reported_with_its_step():
         train_epoch(model, loader, tinynn.nn.CrossEntropyLoss(), opt, verbose=False)
 
 
-def test_bench_command_runs_the_conv_benchmark(capsys):
+def test_bench_command_runs_the_conv_benchmark(capfd):
     pytest.importorskip("torch", reason="the benchmarks compare against PyTorch: pip install torch==2.13.0")
     main(["bench", "conv", "--quick", "--only", "lenet"])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert "conv1 1→6 5×5 32²" in out and "fwd+bwd ratio" in out and "GEMM peak" in out

@@ -2,23 +2,10 @@
 
 The names follow PyTorch, so ``import tinynn as torch`` runs most lecture code.
 """
-import os as _os
+from . import _process
 
-# Numba's OpenMP threads and OpenBLAS's threads each spin for a while after their
-# parallel work; on 2 cores they steal each other's time whenever a Numba kernel
-# (im2col) and a GEMM alternate, which a convolution does every call.  Measured on
-# the 2-core VM: a LeNet step took 70 ms with OpenMP spinning and 16 ms passive;
-# OpenBLAS's default spin (2^28 cycles, ~0.1 s) then cost another 20-25 % of every
-# model's step (LeNet 19.6 → 14.1 ms, ResNet18 2.57 → 2.13 s) against 2^16 cycles.
-# Both are read once, when the runtime loads: OpenBLAS when NumPy is first
-# imported, so these only take effect if tinynn is imported before NumPy (or the
-# variables are exported in the shell).  See "Speed" in the README.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
-
-from ._memory import keep_freed_memory as _keep_freed_memory  # noqa: E402
-
-_keep_freed_memory()
+_process.calm_spinning_threads()     # before NumPy loads OpenBLAS, if it has not yet
+_process.keep_freed_memory()
 
 from . import random as _random_module  # noqa: E402
 from .tensor import (  # noqa: F401

@@ -4,13 +4,15 @@
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
 """
 import argparse
-import runpy
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from . import _process
 from .data.datasets import SHARED_MNIST_DIR as DEFAULT_MNIST_DIR
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
@@ -151,8 +153,12 @@ def bench(suite, rest):
     if not script.exists():
         raise SystemExit(f"tinynn bench: {script} not found; the benchmarks ship with the source "
                          "checkout (pip install -e . from a clone)")
-    sys.argv = [str(script)] + list(rest)
-    runpy.run_path(str(script), run_name="__main__")
+    # A fresh interpreter: PyTorch, the yardstick, must start its OpenMP threads with its own
+    # defaults, not with the thread policies that importing tinynn set here (_process.py).
+    environment = {name: value for name, value in os.environ.items() if name not in _process.APPLIED}
+    result = subprocess.run([sys.executable, str(script)] + list(rest), env=environment)
+    if result.returncode:
+        raise SystemExit(result.returncode)
 
 
 def _parser():
