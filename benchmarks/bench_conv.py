@@ -1,5 +1,6 @@
-"""Time single ops in tinynn against PyTorch (CPU, same process): conv2d, pooling, batch
-norm, Linear (matmul) and softmax-cross-entropy.
+"""Time single ops in tinynn against PyTorch (CPU, same process, and PyTorch also alone in
+a fresh process: see common.py): conv2d, pooling, batch norm, Linear (matmul) and
+softmax-cross-entropy.
 
     python benchmarks/bench_conv.py [--quick] [--json out.json] [--only resnet]
 
@@ -8,16 +9,15 @@ libraries, the tinynn/torch ratio (below 1 means tinynn is faster), tinynn's
 GFLOP/s, and the first-call time (Numba compilation, or loading its cache).
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import THREADS, first_call_and_median, gemm_peak_gflops, print_table, setup_torch, write_json  # noqa: E402
-
-import tinynn  # noqa: E402
-import tinynn.nn.functional as F  # noqa: E402
+from common import (  # noqa: E402
+    THREADS, first_call_and_median, gemm_peak_gflops, print_table, run_child, setup_torch, write_json)
 
 # (group, name, N, C, H, W, K, kernel, stride, padding, groups)
 CONV_SHAPES = [
@@ -96,7 +96,7 @@ def _time(lib, make_inputs, op, repeats, backward):
     return first_call_and_median(run, repeats)
 
 
-def _conv_row(shape, torch, repeats):
+def _conv_case(shape):
     group, name, n, c, h, w, k, kernel, stride, padding, groups = shape
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
@@ -109,26 +109,37 @@ def _conv_row(shape, torch, repeats):
     def op(lib, a, b):
         return lib.F.conv2d(a, b, None, stride, padding, 1, groups)
     oh = (h + 2 * padding - kernel) // stride + 1
-    flops = _conv_flops(n, c, k, oh, oh, kernel, groups)
-    return _measure(group, name, make, op, torch, repeats, flops * 3)
+    return group, name, make, op, 3 * _conv_flops(n, c, k, oh, oh, kernel, groups)
 
 
-def _other_row(entry, torch, repeats):
+def _other_case(entry):
     group, name, specs, op = entry
     arrays = [_array(spec) for spec in specs]
 
     def make(lib):
         return tuple(lib.module.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays)
-    flops = 2 * np.prod(specs[0]) * specs[1][0] if op is _linear else None
-    return _measure(group, name, make, op, torch, repeats, flops * 3 if flops else None)
+    flops = 3 * 2 * np.prod(specs[0]) * specs[1][0] if op is _linear else None
+    return group, name, make, op, flops
 
 
-def _measure(group, name, make, op, torch, repeats, train_flops):
-    ours_lib, theirs_lib = Lib(tinynn, F), Lib(torch, torch.nn.functional)
-    first, ours_fwd = _time(ours_lib, make, op, repeats, backward=False)
-    _, theirs_fwd = _time(theirs_lib, make, op, repeats, backward=False)
-    first_train, ours_train = _time(ours_lib, make, op, repeats, backward=True)
-    _, theirs_train = _time(theirs_lib, make, op, repeats, backward=True)
+def _cases(only):
+    """(group, name, make_inputs, op, training FLOPs) of every row ``--only`` selects."""
+    return [_conv_case(shape) for shape in CONV_SHAPES if only in (None, shape[0])] + \
+        [_other_case(entry) for entry in OTHER_OPS if only in (None, entry[0])]
+
+
+def _time_both_passes(lib, case, repeats):
+    """(first call s, forward s, first call with backward s, forward+backward s)."""
+    _, _, make, op, _ = case
+    return _time(lib, make, op, repeats, backward=False) + _time(lib, make, op, repeats, backward=True)
+
+
+def _row(case, ours, theirs, alone, repeats):
+    """Times of one case; PyTorch's are the faster of this process and ``alone``."""
+    group, name, _, _, train_flops = case
+    first, ours_fwd, first_train, ours_train = _time_both_passes(ours, case, repeats)
+    _, theirs_fwd, _, theirs_train = _time_both_passes(theirs, case, repeats)
+    theirs_fwd, theirs_train = min(theirs_fwd, alone[name][0]), min(theirs_train, alone[name][1])
     return {
         "group": group, "shape": name,
         "fwd ms": ours_fwd * 1e3, "torch fwd ms": theirs_fwd * 1e3, "fwd ratio": ours_fwd / theirs_fwd,
@@ -144,23 +155,30 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 10")
     parser.add_argument("--only", default=None, help="lenet, keras, mlp, resnet or mobilenet")
     parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--torch-alone", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    torch = setup_torch()
     repeats = 3 if args.quick else 10
+    if args.torch_alone:                     # the child process: PyTorch's times only, as JSON
+        torch = setup_torch()
+        times = {case[1]: _time_both_passes(Lib(torch, torch.nn.functional), case, repeats)[1::2]
+                 for case in _cases(args.only)}
+        print(json.dumps(times))
+        return times
+    import tinynn                        # before PyTorch: see common.py
+    import tinynn.nn.functional as F
+    torch = setup_torch()
     peak = gemm_peak_gflops()
     print(f"tinynn vs PyTorch {torch.__version__} on the CPU, {THREADS} threads each, float32, "
           f"median of {repeats} runs; NumPy float32 GEMM peak here: {peak:.0f} GFLOP/s")
-    rows = []
-    for shape in CONV_SHAPES:
-        if args.only in (None, shape[0]):
-            rows.append(_conv_row(shape, torch, repeats))
-    for entry in OTHER_OPS:
-        if args.only in (None, entry[0]):
-            rows.append(_other_row(entry, torch, repeats))
+    alone = run_child(__file__, ["--torch-alone"] + (["--quick"] if args.quick else []) +
+                      (["--only", args.only] if args.only else []))
+    ours, theirs = Lib(tinynn, F), Lib(torch, torch.nn.functional)
+    rows = [_row(case, ours, theirs, alone, repeats) for case in _cases(args.only)]
     columns = ["shape", "fwd ms", "torch fwd ms", "fwd ratio", "fwd+bwd ms", "torch fwd+bwd ms",
                "fwd+bwd ratio", "GFLOP/s", "first call s"]
     print_table(rows, columns)
-    print("ratio = tinynn time / torch time (below 1: tinynn is faster). GFLOP/s counts the "
+    print("ratio = tinynn time / torch time (below 1: tinynn is faster); torch's time is the faster "
+          "of this process and a fresh one with PyTorch's own thread defaults. GFLOP/s counts the "
           "forward and both backward products of conv and linear (3× the forward FLOPs).")
     if args.json:
         write_json(args.json, {"threads": THREADS, "gemm_peak_gflops": peak, "rows": rows})

@@ -3,8 +3,10 @@ and PyTorch, in the same process with the same thread count.
 
     python benchmarks/bench_models.py [--quick] [--only lenet,mlp] [--json out.json] [--plot out.png]
 
-Columns: steady-state step time (median, warm-up excluded) for both libraries and their
-ratio; inference throughput (images/s, eval mode, no graph); peak memory of training
+Columns: steady-state step time (median, warm-up excluded) for both libraries, PyTorch
+also alone in a fresh process with its own thread defaults (see common.py), and the
+ratio to the faster PyTorch time; inference throughput (images/s, eval mode, no graph,
+PyTorch's best of the two processes); peak memory of training
 (the peak resident set during the first three full-batch steps above the resident set
 before them: activations, gradients, optimiser state and workspaces; in a fresh process
 per library and model); the first step's time including import and Numba compilation
@@ -12,8 +14,6 @@ with an empty cache (cold) and with the cache that cold run filled (warm).
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # torch_seed_models
-from common import THREADS, first_call_and_median, print_table, setup_torch, write_json  # noqa: E402
+from common import (  # noqa: E402
+    THREADS, first_call_and_median, fresh_environment, print_table, run_child, setup_torch, write_json)
 
 # name: (batch, input shape, classes)
 MODELS = {
@@ -110,14 +111,23 @@ def _memory_kb(field):
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def child(lib_name, model_name, measure):
-    """Run in a fresh process.  'first': import + build + first step, in seconds (Numba
-    compiles or loads its cache here).  'memory': the peak resident memory of three
-    full-batch steps above the memory held before them; a 2-image step first loads every
-    kernel, so that loading code does not count as memory of the step."""
+def steady_state(lib_name, model_name, repeats):
+    """(median seconds of a training step, median seconds of an inference batch)."""
+    step, infer, _, _ = make_step(lib_name, model_name)
+    return first_call_and_median(step, repeats)[1], first_call_and_median(infer, repeats)[1]
+
+
+def child(lib_name, model_name, measure, repeats="7"):
+    """Run in a fresh process.  'steps': ``steady_state``.  'first': import + build + first
+    step, in seconds (Numba compiles or loads its cache here).  'memory': the peak resident
+    memory of three full-batch steps above the memory held before them; a 2-image step
+    first loads every kernel, so that loading code does not count as memory of the step."""
     start = time.perf_counter()
     if lib_name == "torch":
         setup_torch()
+    if measure == "steps":
+        print(json.dumps(steady_state(lib_name, model_name, int(repeats))))
+        return
     if measure == "first":
         make_step(lib_name, model_name)[0]()
         print(json.dumps(time.perf_counter() - start))
@@ -132,13 +142,9 @@ def child(lib_name, model_name, measure):
     print(json.dumps((_memory_kb("VmHWM") - before) / 1024))
 
 
-def _run_child(lib_name, model_name, measure, cache_dir):
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OMP_NUM_THREADS=str(THREADS))
-    result = subprocess.run([sys.executable, __file__, "--child", lib_name, model_name, measure],
-                            env=env, capture_output=True, text=True, timeout=900)
-    if result.returncode:
-        raise RuntimeError(f"child {lib_name} {model_name} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def _run_child(lib_name, model_name, measure, cache_dir, *extra):
+    environment = dict(fresh_environment(), NUMBA_CACHE_DIR=cache_dir)
+    return run_child(__file__, ["--child", lib_name, model_name, measure, *extra], environment)
 
 
 def main(argv=None):
@@ -147,28 +153,28 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated model names")
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="bar chart of the ratios (needs matplotlib)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(*args.child)
+    import tinynn                        # before PyTorch: see common.py
     torch = setup_torch()
     names = args.only.split(",") if args.only else list(MODELS)
     unknown = set(names) - set(MODELS)
     if unknown:
         raise SystemExit(f"bench_models: unknown models {sorted(unknown)}; choose from {', '.join(MODELS)}")
     repeats = 3 if args.quick else 7
-    print(f"training step = forward + cross-entropy + backward + Adam; tinynn vs PyTorch "
+    print(f"training step = forward + cross-entropy + backward + Adam; tinynn {tinynn.__version__} vs PyTorch "
           f"{torch.__version__}, {THREADS} threads each, median of {repeats} steps after warm-up")
     rows = []
     for name in names:
-        row = {"model": name, "batch": MODELS[name][0]}
-        for lib_name in ("tinynn", "torch"):
-            step, infer, _, batch = make_step(lib_name, name)
-            _, seconds = first_call_and_median(step, repeats)
-            _, infer_seconds = first_call_and_median(infer, repeats)
-            row[f"{lib_name} ms"] = seconds * 1e3
-            row[f"{lib_name} img/s"] = batch / infer_seconds
-        row["ratio"] = row["tinynn ms"] / row["torch ms"]
+        batch = MODELS[name][0]
+        row = {"model": name, "batch": batch}
+        ours, theirs = steady_state("tinynn", name, repeats), steady_state("torch", name, repeats)
+        alone = _run_child("torch", name, "steps", tempfile.gettempdir(), str(repeats))
+        row["tinynn ms"], row["torch ms"], row["torch alone ms"] = ours[0] * 1e3, theirs[0] * 1e3, alone[0] * 1e3
+        row["ratio"] = row["tinynn ms"] / min(row["torch ms"], row["torch alone ms"])
+        row["tinynn img/s"], row["torch img/s"] = batch / ours[1], batch / min(theirs[1], alone[1])
         row["GFLOP/s"] = training_flops(name) / (row["tinynn ms"] / 1e3) / 1e9
         with tempfile.TemporaryDirectory() as cache:
             row["cold first s"] = _run_child("tinynn", name, "first", cache)
@@ -177,9 +183,11 @@ def main(argv=None):
         row["torch MB"] = _run_child("torch", name, "memory", tempfile.gettempdir())
         rows.append(row)
         print(f"  {name}: tinynn {row['tinynn ms']:.1f} ms, torch {row['torch ms']:.1f} ms", flush=True)
-    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "ratio", "GFLOP/s", "tinynn img/s",
-                       "torch img/s", "tinynn MB", "torch MB", "cold first s", "warm first s"])
-    print("ratio = tinynn step time / torch step time; GFLOP/s = tinynn's conv and linear FLOPs "
+    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "torch alone ms", "ratio", "GFLOP/s",
+                       "tinynn img/s", "torch img/s", "tinynn MB", "torch MB", "cold first s",
+                       "warm first s"])
+    print("ratio = tinynn step time / the faster of torch's two step times (same process; alone in "
+          "a fresh process with PyTorch's own thread defaults); GFLOP/s = tinynn's conv and linear FLOPs "
           "(3× forward) per second; MB = peak resident memory of the first "
           "three full-batch steps above what model and data hold; first s = import + build + "
           "first step in a fresh process")

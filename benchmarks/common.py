@@ -3,26 +3,48 @@ process, the first (compiling) call timed on its own, tables and JSON output."""
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-# PyTorch loads before tinynn, so its OpenMP runtime starts with PyTorch's own defaults:
-# tinynn's import sets OMP_WAIT_POLICY=PASSIVE for the runtimes that start after it,
-# which measured PyTorch's small-net steps 10-25 % slower.
-try:
-    import torch
-except ImportError:
-    torch = None
-
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+
+# In one process PyTorch and Numba share one OpenMP runtime (both load libgomp.so.1,
+# and the first copy loaded serves both), configured once by whichever library
+# loads it first.  The scripts import tinynn first, so the shared runtime gets
+# tinynn's passive waiting (tinynn/_process.py), which measured PyTorch's small-net
+# steps 10-25 % slower than PyTorch's own spinning default; the other order made
+# tinynn's steps 30 % slower.  So PyTorch is also timed alone, in a fresh process
+# with its own defaults, and every ratio divides by the faster PyTorch time.
 
 
 def setup_torch():
-    if torch is None:
+    try:
+        import torch
+    except ImportError:
         raise SystemExit("benchmarks need PyTorch as the reference: pip install torch==2.13.0")
     torch.set_num_threads(THREADS)
     return torch
+
+
+def fresh_environment():
+    """This process's environment without the settings tinynn's import added, for a child
+    process that times PyTorch alone."""
+    from tinynn import _process
+    environment = {k: v for k, v in os.environ.items() if k not in _process.APPLIED}
+    environment["OMP_NUM_THREADS"] = str(THREADS)
+    return environment
+
+
+def run_child(script, arguments, environment=None, timeout=900):
+    """Run ``script`` with ``arguments`` in a fresh interpreter; its last stdout line is JSON."""
+    result = subprocess.run([sys.executable, str(script)] + list(arguments), capture_output=True,
+                            text=True, timeout=timeout, env=environment or fresh_environment())
+    if result.returncode:
+        raise RuntimeError(f"child {' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def first_call_and_median(fn, repeats, warmup=1):
