@@ -95,6 +95,12 @@ def valid_range(out, stride, offset, size):
     return lo, max(lo, hi)
 
 
+# The depthwise loops below run along output columns j ∈ [j0, j1), whose inputs sit at
+# j·sw + offset.  Each has a separate branch for sw = 1 that takes both rows as
+# contiguous slices: there LLVM sees unit strides and emits SIMD code, which made
+# the stride-1 layers 2-3× faster than one loop indexing row[j·sw + offset].  (The
+# same loop moved into a helper function ran 2× slower again.)
+
 def _depthwise_forward_impl(x, weight, sh, sw, ph, pw, dh, dw, oh, ow):
     """out[b,k,i,j] = Σ_m Σ_q x[b, k // mult, i·sh - ph + m·dh, j·sw - pw + q·dw] · w[k,0,m,q]."""
     n, c, h, w = x.shape
@@ -108,17 +114,22 @@ def _depthwise_forward_impl(x, weight, sh, sw, ph, pw, dh, dw, oh, ow):
         target = out[b, k]
         for m in range(kh):
             for q in range(kw):
-                wv = weight[k, 0, m, q]
-                off_x = q * dw - pw
-                j0, j1 = _valid_range(ow, sw, off_x, w)
+                scale = weight[k, 0, m, q]
+                offset = q * dw - pw
+                j0, j1 = _valid_range(ow, sw, offset, w)
                 for i in range(oh):
                     iy = i * sh - ph + m * dh
                     if iy < 0 or iy >= h:
                         continue
-                    row_in = source[iy]
-                    row_out = target[i]
-                    for j in range(j0, j1):
-                        row_out[j] += row_in[j * sw + off_x] * wv
+                    row_out = target[i, j0:j1]
+                    if sw == 1:
+                        row_in = source[iy, j0 + offset:j1 + offset]
+                        for j in range(j1 - j0):
+                            row_out[j] += row_in[j] * scale
+                    else:
+                        row_in = source[iy]
+                        for j in range(j1 - j0):
+                            row_out[j] += row_in[(j0 + j) * sw + offset] * scale
     return out
 
 
@@ -137,17 +148,22 @@ def _depthwise_backward_input_impl(grad, weight, c, h, w, sh, sw, ph, pw, dh, dw
             source = grad[b, k]
             for m in range(kh):
                 for q in range(kw):
-                    wv = weight[k, 0, m, q]
-                    off_x = q * dw - pw
-                    j0, j1 = _valid_range(ow, sw, off_x, w)
+                    scale = weight[k, 0, m, q]
+                    offset = q * dw - pw
+                    j0, j1 = _valid_range(ow, sw, offset, w)
                     for i in range(oh):
                         iy = i * sh - ph + m * dh
                         if iy < 0 or iy >= h:
                             continue
-                        row_in = source[i]
-                        row_out = target[iy]
-                        for j in range(j0, j1):
-                            row_out[j * sw + off_x] += row_in[j] * wv
+                        row_in = source[i, j0:j1]
+                        if sw == 1:
+                            row_out = target[iy, j0 + offset:j1 + offset]
+                            for j in range(j1 - j0):
+                                row_out[j] += row_in[j] * scale
+                        else:
+                            row_out = target[iy]
+                            for j in range(j1 - j0):
+                                row_out[(j0 + j) * sw + offset] += row_in[j] * scale
     return out
 
 
@@ -161,16 +177,23 @@ def _depthwise_backward_weight_impl(grad, x, kh, kw, sh, sw, ph, pw, dh, dw):
         ch = k // mult
         for m in range(kh):
             for q in range(kw):
-                off_x = q * dw - pw
-                j0, j1 = _valid_range(ow, sw, off_x, w)
+                offset = q * dw - pw
+                j0, j1 = _valid_range(ow, sw, offset, w)
                 total = 0.0
                 for b in range(n):
                     for i in range(oh):
                         iy = i * sh - ph + m * dh
                         if iy < 0 or iy >= h:
                             continue
-                        for j in range(j0, j1):
-                            total += grad[b, k, i, j] * x[b, ch, iy, j * sw + off_x]
+                        row_grad = grad[b, k, i, j0:j1]
+                        if sw == 1:
+                            row_x = x[b, ch, iy, j0 + offset:j1 + offset]
+                            for j in range(j1 - j0):
+                                total += row_grad[j] * row_x[j]
+                        else:
+                            row_x = x[b, ch, iy]
+                            for j in range(j1 - j0):
+                                total += row_grad[j] * row_x[(j0 + j) * sw + offset]
                 grad_w[k, 0, m, q] = total
     return grad_w
 
