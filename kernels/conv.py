@@ -198,12 +198,98 @@ def _depthwise_backward_weight_impl(grad, x, kh, kw, sh, sw, ph, pw, dh, dw):
     return grad_w
 
 
+# Channels last.  Deep in MobileNetV2 the planes are 4×4 or 2×2 with 384-960 channels:
+# the planar loops above then run rows of 2-4 elements, all overhead (10 ms for a
+# layer PyTorch does in 1 ms).  These variants take x as (N, H, W, C), the weight as
+# (KH, KW, C) and the gradient as (N, OH, OW, C), so the innermost loop runs over the
+# channels, contiguous and long.  One output channel per input channel (mult = 1).
+
+def _depthwise_forward_channels_last_impl(x, weight, sh, sw, ph, pw, dh, dw, oh, ow):
+    """out[b,i,j,c] = Σ_m Σ_q x[b, i·sh - ph + m·dh, j·sw - pw + q·dw, c] · w[m,q,c]."""
+    n, h, w, c = x.shape
+    kh, kw, _ = weight.shape
+    out = np.zeros((n, oh, ow, c), dtype=x.dtype)
+    for row in prange(n * oh):
+        b = row // oh
+        i = row % oh
+        for m in range(kh):
+            iy = i * sh - ph + m * dh
+            if iy < 0 or iy >= h:
+                continue
+            for j in range(ow):
+                target = out[b, i, j]
+                for q in range(kw):
+                    ix = j * sw - pw + q * dw
+                    if ix < 0 or ix >= w:
+                        continue
+                    source = x[b, iy, ix]
+                    taps = weight[m, q]
+                    for ch in range(c):
+                        target[ch] += source[ch] * taps[ch]
+    return out
+
+
+def _depthwise_backward_input_channels_last_impl(grad, weight, h, w, sh, sw, ph, pw, dh, dw):
+    """grad_x[b,iy,ix,c] += grad[b,i,j,c] · w[m,q,c]; one thread owns one image."""
+    n, oh, ow, c = grad.shape
+    kh, kw, _ = weight.shape
+    out = np.zeros((n, h, w, c), dtype=grad.dtype)
+    for b in prange(n):
+        for i in range(oh):
+            for m in range(kh):
+                iy = i * sh - ph + m * dh
+                if iy < 0 or iy >= h:
+                    continue
+                for j in range(ow):
+                    source = grad[b, i, j]
+                    for q in range(kw):
+                        ix = j * sw - pw + q * dw
+                        if ix < 0 or ix >= w:
+                            continue
+                        target = out[b, iy, ix]
+                        taps = weight[m, q]
+                        for ch in range(c):
+                            target[ch] += source[ch] * taps[ch]
+    return out
+
+
+def _depthwise_backward_weight_channels_last_impl(grad, x, kh, kw, sh, sw, ph, pw, dh, dw):
+    """Per image: partial[b,m,q,c] = Σ_i Σ_j grad[b,i,j,c] · x[b, iy, ix, c]; the caller
+    sums the images (one thread owns one image, so the adds never race)."""
+    n, h, w, c = x.shape
+    _, oh, ow, _ = grad.shape
+    partial = np.zeros((n, kh, kw, c), dtype=x.dtype)
+    for b in prange(n):
+        for i in range(oh):
+            for m in range(kh):
+                iy = i * sh - ph + m * dh
+                if iy < 0 or iy >= h:
+                    continue
+                for j in range(ow):
+                    g = grad[b, i, j]
+                    for q in range(kw):
+                        ix = j * sw - pw + q * dw
+                        if ix < 0 or ix >= w:
+                            continue
+                        source = x[b, iy, ix]
+                        target = partial[b, m, q]
+                        for ch in range(c):
+                            target[ch] += g[ch] * source[ch]
+    return partial
+
+
 _im2col = njit(parallel=True, cache=True)(_im2col_impl)
 _col2im = njit(parallel=True, cache=True)(_col2im_impl)
 _valid_range = njit(inline="always", cache=True)(valid_range)
 _depthwise_forward = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_forward_impl)
 _depthwise_backward_input = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_backward_input_impl)
 _depthwise_backward_weight = njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})(_depthwise_backward_weight_impl)
+_depthwise_forward_channels_last = njit(parallel=True, cache=True, fastmath={"contract"})(
+    _depthwise_forward_channels_last_impl)
+_depthwise_backward_input_channels_last = njit(parallel=True, cache=True, fastmath={"contract"})(
+    _depthwise_backward_input_channels_last_impl)
+_depthwise_backward_weight_channels_last = njit(parallel=True, cache=True, fastmath={"contract"})(
+    _depthwise_backward_weight_channels_last_impl)
 
 
 def im2col(x, kernel_hw, stride, padding, dilation, out_hw):
@@ -215,17 +301,55 @@ def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw):
                    *dilation, *out_hw)
 
 
-def depthwise_forward(x, weight, stride, padding, dilation, out_hw):
+# Output planes at most this wide go channels last (when mult = 1).  Measured on
+# MobileNetV2's layers (forward + both gradients): 2×2 and 4×4 planes 3-5× faster
+# than planar, 8×8 2×, 16×16 even, 32×32 planar 2× faster.
+CHANNELS_LAST_MAX_WIDTH = 8
+
+
+def _channels_last(planes):
+    """(N, C, H, W) → contiguous (N, H, W, C)."""
+    return np.ascontiguousarray(planes.transpose(0, 2, 3, 1))
+
+
+def _planar(channels_last):
+    return np.ascontiguousarray(channels_last.transpose(0, 3, 1, 2))
+
+
+def _taps_last(weight):
+    """(C, 1, KH, KW) → contiguous (KH, KW, C)."""
+    return np.ascontiguousarray(weight[:, 0].transpose(1, 2, 0))
+
+
+def depthwise_layout(channels, out_channels, out_width):
+    return "channels_last" if out_channels == channels and out_width <= CHANNELS_LAST_MAX_WIDTH \
+        else "planar"
+
+
+def depthwise_forward(x, weight, stride, padding, dilation, out_hw, layout=None):
+    layout = layout or depthwise_layout(x.shape[1], weight.shape[0], out_hw[1])
+    if layout == "channels_last":
+        return _planar(_depthwise_forward_channels_last(
+            _channels_last(x), _taps_last(weight), *stride, *padding, *dilation, *out_hw))
     return _depthwise_forward(np.ascontiguousarray(x), np.ascontiguousarray(weight),
                               *stride, *padding, *dilation, *out_hw)
 
 
-def depthwise_backward_input(grad, weight, input_shape, stride, padding, dilation):
+def depthwise_backward_input(grad, weight, input_shape, stride, padding, dilation, layout=None):
+    layout = layout or depthwise_layout(input_shape[1], weight.shape[0], grad.shape[3])
+    if layout == "channels_last":
+        return _planar(_depthwise_backward_input_channels_last(
+            _channels_last(grad), _taps_last(weight), *input_shape[2:], *stride, *padding, *dilation))
     return _depthwise_backward_input(np.ascontiguousarray(grad), np.ascontiguousarray(weight),
                                      *input_shape[1:], *stride, *padding, *dilation)
 
 
-def depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation):
+def depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation, layout=None):
+    layout = layout or depthwise_layout(x.shape[1], weight_shape[0], grad.shape[3])
+    if layout == "channels_last":
+        partial = _depthwise_backward_weight_channels_last(
+            _channels_last(grad), _channels_last(x), *weight_shape[2:], *stride, *padding, *dilation)
+        return np.ascontiguousarray(partial.sum(axis=0).transpose(2, 0, 1))[:, None]
     return _depthwise_backward_weight(np.ascontiguousarray(grad), np.ascontiguousarray(x),
                                       *weight_shape[2:], *stride, *padding, *dilation)
 

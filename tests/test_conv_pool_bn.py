@@ -19,10 +19,12 @@ PATHS = ["reference", "numba"]
 
 
 @st.composite
-def conv_config(draw):
-    groups = draw(st.integers(1, 3))
-    c = groups * draw(st.integers(1, 2))
-    k = groups * draw(st.integers(1, 2))
+def conv_config(draw, depthwise_multipliers=None):
+    """Any grouped convolution, or with ``depthwise_multipliers`` (a list of allowed
+    out_channels / in_channels) a depthwise one (groups = in_channels)."""
+    groups = draw(st.integers(1, 4))
+    c = groups if depthwise_multipliers else groups * draw(st.integers(1, 2))
+    k = groups * draw(st.sampled_from(depthwise_multipliers or [1, 2]))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
@@ -67,6 +69,26 @@ def test_conv_kernel_equals_reference(dtype, cfg):
     np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, w.shape, *geometry),
                                ref_conv.conv2d_backward_weight(g, x, w.shape, *geometry),
                                **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("layout, multipliers", [("planar", [1, 2, 3]), ("channels_last", [1])])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=st.data())
+def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, dtype, data):
+    """conv2d picks the layout by plane width; each is held to the reference on every shape."""
+    cfg = data.draw(conv_config(depthwise_multipliers=multipliers))
+    x, w, g = _conv_arrays(cfg, dtype)
+    geometry = cfg["stride"], cfg["padding"], cfg["dilation"]
+    groups = cfg["groups"]
+    np.testing.assert_allclose(
+        fast_conv.depthwise_forward(x, w, *geometry, cfg["out_hw"], layout=layout),
+        ref_conv.conv2d_forward(x, w, *geometry, groups, cfg["out_hw"]), **TOLERANCE[dtype])
+    np.testing.assert_allclose(
+        fast_conv.depthwise_backward_input(g, w, x.shape, *geometry, layout=layout),
+        ref_conv.conv2d_backward_input(g, w, x.shape, *geometry, groups), **TOLERANCE[dtype])
+    np.testing.assert_allclose(
+        fast_conv.depthwise_backward_weight(g, x, w.shape, *geometry, layout=layout),
+        ref_conv.conv2d_backward_weight(g, x, w.shape, *geometry, groups), **TOLERANCE[dtype])
 
 
 @st.composite
