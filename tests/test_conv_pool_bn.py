@@ -10,7 +10,7 @@ import tinynn
 import tinynn.nn as nn
 import tinynn.nn.functional as F
 from tinynn import backend
-from tinynn.kernels import batchnorm as fast_bn, conv as fast_conv, pool as fast_pool
+from tinynn.kernels import batchnorm as fast_bn, conv as fast_conv, pool as fast_pool, winograd
 from tinynn.nn.functional.conv import output_size
 from tinynn.reference import batchnorm as ref_bn, conv as ref_conv, pool as ref_pool
 from oracle import check_against_torch, check_gradients, requires_torch
@@ -89,6 +89,37 @@ def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, 
     np.testing.assert_allclose(
         fast_conv.depthwise_backward_weight(g, x, w.shape, *geometry, layout=layout),
         ref_conv.conv2d_backward_weight(g, x, w.shape, *geometry, groups), **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(n=st.integers(1, 2), c=st.integers(1, 4), k=st.integers(1, 4), h=st.integers(1, 9),
+       w=st.integers(1, 9), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)))
+def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
+    """Odd and even output sizes (edge tiles), every padding Winograd takes, both passes."""
+    out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
+    assume(min(out_hw) >= 1)
+    cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c, 3, 3), out_hw=out_hw)
+    x, weight, g = _conv_arrays(cfg, dtype)
+    geometry = (1, 1), padding, (1, 1), 1
+    np.testing.assert_allclose(winograd.conv2d_3x3(x, weight, padding, out_hw),
+                               ref_conv.conv2d_forward(x, weight, *geometry, out_hw), **TOLERANCE[dtype])
+    np.testing.assert_allclose(winograd.conv2d_3x3_backward_input(g, weight, x.shape, padding),
+                               ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+                               **TOLERANCE[dtype])
+
+
+def test_conv2d_takes_winograd_from_16_channels_and_still_equals_reference():
+    x, weight, g = _conv_arrays(dict(x_shape=(2, 16, 7, 6), w_shape=(16, 16, 3, 3), out_hw=(7, 6)),
+                                np.float64)
+    geometry = stride, padding, dilation, groups = (1, 1), (1, 1), (1, 1), 1
+    for channels, expected in ((16, True), (3, False)):
+        assert fast_conv._use_winograd(fast_conv.CPU_PRIMITIVES, channels, 16, (3, 3), stride, dilation,
+                                       groups, padding) is expected
+    np.testing.assert_allclose(fast_conv.conv2d_forward(x, weight, *geometry, (7, 6)),
+                               ref_conv.conv2d_forward(x, weight, *geometry, (7, 6)), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(fast_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+                               ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+                               rtol=1e-11, atol=1e-11)
 
 
 @st.composite
