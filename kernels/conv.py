@@ -370,8 +370,8 @@ def _is_depthwise(channels, groups):
 
 # Winograd F(2×2, 3×3) (kernels/winograd.py) against im2col + GEMM, forward and input
 # gradient, measured here: ResNet18's 3×3 layers 1.4-2.6× faster (all four stages), the
-# Keras CNNs' 32/64-channel layers 1.0-1.4×; with 1-3 input channels the transforms
-# outweigh the GEMM and it ran 2× slower.
+# Keras CNNs' 32/64-channel forward passes 1.2-1.4×; with 1-3 input channels the
+# transforms outweigh the GEMM and it ran 2× slower.
 WINOGRAD_MIN_CHANNELS = 16
 
 
@@ -451,8 +451,9 @@ def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, 
     if _is_depthwise(input_shape[1], groups):
         return primitives.depthwise_backward_input(grad, weight, input_shape, stride, padding,
                                                    dilation)
+    gradient_padding = tuple(2 - p for p in padding)   # of the correlation that computes ∂L/∂X
     if _use_winograd(primitives, input_shape[1], weight.shape[0], weight.shape[2:], stride, dilation,
-                     groups, padding):
+                     groups, gradient_padding):
         return primitives.winograd.conv2d_3x3_backward_input(grad, weight, input_shape, padding)
     n, k = grad.shape[:2]
     positions = grad.shape[2] * grad.shape[3]
