@@ -146,7 +146,8 @@ def conv2d_3x3(x, weight, padding, out_hw):
     oh, ow = out_hw
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
     v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)
-    m = np.matmul(_filter_transform(np.ascontiguousarray(weight)), v)                     # (16, K, N·T)
+    u = _filter_transform(np.ascontiguousarray(weight))            # (16, K, C)
+    m = np.matmul(u, v)                                             # (16, K, N·T): 16 GEMMs
     return _output_transform(m, x.shape[0], oh, ow, tiles_h, tiles_w)
 
 
