@@ -368,10 +368,10 @@ def _is_depthwise(channels, groups):
     return groups > 1 and groups == channels
 
 
-# Winograd F(2×2, 3×3) (kernels/winograd.py) against im2col + GEMM, forward and input
-# gradient, measured here: ResNet18's 3×3 layers 1.4-2.6× faster (all four stages), the
-# Keras CNNs' 32/64-channel forward passes 1.2-1.4×; with 1-3 input channels the
-# transforms outweigh the GEMM and it ran 2× slower.
+# Winograd F(2×2, 3×3) (kernels/winograd.py) against im2col + GEMM, measured here on
+# each of the forward pass, ∂L/∂X and ∂L/∂W: ResNet18's 3×3 layers 1.4-2.6× faster (all
+# four stages), the Keras CNNs' 32/64-channel layers 1.1-2.3×; with 1-3 input channels
+# the transforms outweigh the GEMM and it ran 2× slower.
 WINOGRAD_MIN_CHANNELS = 16
 
 
@@ -435,6 +435,9 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
     """∂L/∂W = Σ_b ∂L/∂h[b] @ cols[b]ᵀ per group (``columns``: cols kept by the forward pass)."""
     if _is_depthwise(x.shape[1], groups):
         return primitives.depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation)
+    if columns is None and _use_winograd(primitives, x.shape[1], weight_shape[0], weight_shape[2:], stride,
+                                         dilation, groups, padding):
+        return primitives.winograd.conv2d_3x3_backward_weight(grad, x, padding)
     n, k = grad.shape[:2]
     cols = columns if columns is not None else _columns(
         x, weight_shape[2:], stride, padding, dilation, grad.shape[2:], primitives)

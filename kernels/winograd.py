@@ -21,7 +21,8 @@ and Numba does the two transforms (additions only).  Same result as the referenc
 convolution up to float rounding (the transforms add and subtract before the
 products).  The input gradient of a stride-1 convolution is itself a stride-1
 convolution (of the output gradient, with the filter flipped and its channel axes
-swapped, padded by 2 - padding), so it runs through the same function.
+swapped, padded by 2 - padding), so it runs through the same function; the weight
+gradient runs the same 16 GEMMs backwards (``conv2d_3x3_backward_weight``).
 """
 import numpy as np
 from numba import njit, prange
@@ -136,9 +137,73 @@ def _filter_transform_impl(weight):
     return u
 
 
+def _gradient_transform_impl(grad, tiles_h, tiles_w):
+    """D[ξ, k, b·T + t] = (A ∂Y Aᵀ)[ξ] for the 2×2 block ∂Y of the output gradient at tile t
+    (zeros past an odd edge): the adjoint of the output transform, for the weight gradient."""
+    n, k_total, oh, ow = grad.shape
+    tiles = tiles_h * tiles_w
+    width = 2 * tiles_w
+    d = np.empty((16, k_total, n * tiles), dtype=grad.dtype)
+    for plane in prange(n * k_total):
+        b = plane // k_total
+        k = plane % k_total
+        rows = np.zeros((2, width), dtype=grad.dtype)  # per thread: two gradient rows, padded to even
+        a_dy = np.empty((4, width), dtype=grad.dtype)  # and A applied to them
+        for ty in range(tiles_h):
+            for i in range(2):
+                rows[i, :] = 0
+                if 2 * ty + i < oh:
+                    rows[i, :ow] = grad[b, k, 2 * ty + i]
+            for col in range(width):                   # A ∂Y: combine rows
+                a_dy[0, col] = rows[0, col]
+                a_dy[1, col] = rows[0, col] + rows[1, col]
+                a_dy[2, col] = rows[0, col] - rows[1, col]
+                a_dy[3, col] = -rows[1, col]
+            first = b * tiles + ty * tiles_w
+            for r in range(4):                         # (A ∂Y) Aᵀ: combine columns
+                line = a_dy[r]
+                d0 = d[4 * r + 0, k, first:first + tiles_w]
+                d1 = d[4 * r + 1, k, first:first + tiles_w]
+                d2 = d[4 * r + 2, k, first:first + tiles_w]
+                d3 = d[4 * r + 3, k, first:first + tiles_w]
+                for tx in range(tiles_w):
+                    left = line[2 * tx]
+                    right = line[2 * tx + 1]
+                    d0[tx] = left
+                    d1[tx] = left + right
+                    d2[tx] = left - right
+                    d3[tx] = -right
+    return d
+
+
+def _filter_gradient_impl(du):
+    """∂L/∂g = Gᵀ ∂L/∂U G for every (k, c): (16, K, C) → (K, C, 3, 3); the adjoint of the
+    filter transform."""
+    _, k_total, c = du.shape
+    out = np.empty((k_total, c, 3, 3), dtype=du.dtype)
+    half = du.dtype.type(0.5)
+    for pair in prange(k_total * c):
+        k = pair // c
+        ch = pair % c
+        gt_du = np.empty((3, 4), dtype=du.dtype)       # Gᵀ ∂U: combine rows
+        for s in range(4):
+            z0, z1, z2, z3 = du[s, k, ch], du[4 + s, k, ch], du[8 + s, k, ch], du[12 + s, k, ch]
+            gt_du[0, s] = z0 + (z1 + z2) * half
+            gt_du[1, s] = (z1 - z2) * half
+            gt_du[2, s] = (z1 + z2) * half + z3
+        for r in range(3):                             # (Gᵀ ∂U) G: combine columns
+            z0, z1, z2, z3 = gt_du[r, 0], gt_du[r, 1], gt_du[r, 2], gt_du[r, 3]
+            out[k, ch, r, 0] = z0 + (z1 + z2) * half
+            out[k, ch, r, 1] = (z1 - z2) * half
+            out[k, ch, r, 2] = (z1 + z2) * half + z3
+    return out
+
+
 _input_transform = njit(parallel=True, cache=True)(_input_transform_impl)
 _output_transform = njit(parallel=True, cache=True)(_output_transform_impl)
 _filter_transform = njit(parallel=True, cache=True)(_filter_transform_impl)
+_gradient_transform = njit(parallel=True, cache=True)(_gradient_transform_impl)
+_filter_gradient = njit(parallel=True, cache=True)(_filter_gradient_impl)
 
 
 def conv2d_3x3(x, weight, padding, out_hw):
@@ -156,3 +221,13 @@ def conv2d_3x3_backward_input(grad, weight, input_shape, padding):
     rotated by 180° and transposed to (C, K, 3, 3), with padding 2 - padding."""
     flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     return conv2d_3x3(grad, flipped, (2 - padding[0], 2 - padding[1]), tuple(input_shape[2:]))
+
+
+def conv2d_3x3_backward_weight(grad, x, padding):
+    """∂L/∂W (K, C, 3, 3).  Y = Aᵀ (U ⊙ V) A is linear in U, so per tile ∂L/∂U = (A ∂Y Aᵀ) ⊙ V;
+    summed over the tiles of the batch that is again 16 GEMMs, then ∂L/∂g = Gᵀ ∂L/∂U G."""
+    oh, ow = grad.shape[2:]
+    tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
+    v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)     # (16, C, N·T)
+    d = _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w)          # (16, K, N·T)
+    return _filter_gradient(np.matmul(d, v.transpose(0, 2, 1)))                    # (16, K, C) GEMMs

@@ -95,7 +95,7 @@ def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, 
 @given(n=st.integers(1, 2), c=st.integers(1, 4), k=st.integers(1, 4), h=st.integers(1, 9),
        w=st.integers(1, 9), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)))
 def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
-    """Odd and even output sizes (edge tiles), every padding Winograd takes, both passes."""
+    """Odd and even output sizes (edge tiles), paddings 0-2, forward and both gradients."""
     out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
     assume(min(out_hw) >= 1)
     cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c, 3, 3), out_hw=out_hw)
@@ -105,6 +105,9 @@ def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
                                ref_conv.conv2d_forward(x, weight, *geometry, out_hw), **TOLERANCE[dtype])
     np.testing.assert_allclose(winograd.conv2d_3x3_backward_input(g, weight, x.shape, padding),
                                ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+                               **TOLERANCE[dtype])
+    np.testing.assert_allclose(winograd.conv2d_3x3_backward_weight(g, x, padding),
+                               ref_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
                                **TOLERANCE[dtype])
 
 
@@ -119,6 +122,9 @@ def test_conv2d_takes_winograd_from_16_channels_and_still_equals_reference():
                                ref_conv.conv2d_forward(x, weight, *geometry, (7, 6)), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(fast_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
                                ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
+                               ref_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
                                rtol=1e-11, atol=1e-11)
 
 
