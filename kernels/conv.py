@@ -454,9 +454,8 @@ def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, 
     if _is_depthwise(input_shape[1], groups):
         return primitives.depthwise_backward_input(grad, weight, input_shape, stride, padding,
                                                    dilation)
-    gradient_padding = tuple(2 - p for p in padding)   # of the correlation that computes ∂L/∂X
     if _use_winograd(primitives, input_shape[1], weight.shape[0], weight.shape[2:], stride, dilation,
-                     groups, gradient_padding):
+                     groups, padding):
         return primitives.winograd.conv2d_3x3_backward_input(grad, weight, input_shape, padding)
     n, k = grad.shape[:2]
     positions = grad.shape[2] * grad.shape[3]

@@ -19,20 +19,19 @@ matrix products, one per position ξ of the 4×4 tile:
 so the multiplications still run in BLAS, 2.25× fewer of them than im2col + GEMM,
 and Numba does the two transforms (additions only).  Same result as the reference
 convolution up to float rounding (the transforms add and subtract before the
-products).  The input gradient of a stride-1 convolution is itself a stride-1
-convolution (of the output gradient, with the filter flipped and its channel axes
-swapped, padded by 2 - padding), so it runs through the same function; the weight
-gradient runs the same 16 GEMMs backwards (``conv2d_3x3_backward_weight``).
+products).  Both gradients run the same algorithm backwards: the output gradient
+is transformed per tile (A ∂Y Aᵀ), 16 GEMMs with Uᵀ give ∂L/∂V and the tiles are
+added back into the input plane (∂L/∂X), or 16 GEMMs with Vᵀ give ∂L/∂U, which
+Gᵀ · G folds back to 3×3 (∂L/∂W).
 """
 import numpy as np
 from numba import njit, prange
 
 
 def supports(kernel_hw, stride, dilation, groups, padding):
-    """The correlations this module computes well: 3×3, stride 1, undilated, ungrouped,
-    padding ≤ 1.  (Padding 2, which the input gradient of an unpadded convolution
-    needs, surrounds every plane with a two-pixel zero border; there the transforms
-    cost what the smaller GEMMs save, measured even or slower than im2col.)"""
+    """The convolutions this module computes well: 3×3, stride 1, undilated, ungrouped,
+    padding ≤ 1.  (Padding 2 surrounds every plane with a two-pixel zero border that
+    the tiles spend their work on; measured even with im2col, so it is left there.)"""
     return tuple(kernel_hw) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \
         and groups == 1 and max(padding) <= 1
 
@@ -81,6 +80,43 @@ def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
                     v2[tx] = c2 - c1
                     v3[tx] = c1 - c3
     return v
+
+
+def _input_transform_adjoint_impl(e, n, h, w, ph, pw, tiles_h, tiles_w):
+    """The adjoint of ``_input_transform``: x̄[b, c] = Σ_t B Ē_t Bᵀ, each 4×4 tile added back
+    at its place (neighbouring tiles overlap by two rows or columns), the padding dropped.
+    Used for ∂L/∂X, with Ē = Uᵀ (A ∂Y Aᵀ) from the 16 GEMMs."""
+    c = e.shape[1]
+    tiles = tiles_h * tiles_w
+    width = 2 * tiles_w + 2
+    out = np.empty((n, c, h, w), dtype=e.dtype)
+    for plane in prange(n * c):
+        b = plane // c
+        ch = plane % c
+        padded = np.zeros((2 * tiles_h + 2, width), dtype=e.dtype)   # per thread: the padded plane
+        bt_d = np.empty((4, width), dtype=e.dtype)
+        for ty in range(tiles_h):
+            first = b * tiles + ty * tiles_w
+            for r in range(4):                         # adjoint of "combine columns"
+                line = bt_d[r]
+                line[:] = 0
+                e0 = e[4 * r + 0, ch, first:first + tiles_w]
+                e1 = e[4 * r + 1, ch, first:first + tiles_w]
+                e2 = e[4 * r + 2, ch, first:first + tiles_w]
+                e3 = e[4 * r + 3, ch, first:first + tiles_w]
+                for tx in range(tiles_w):
+                    line[2 * tx] += e0[tx]
+                    line[2 * tx + 1] += e1[tx] - e2[tx] + e3[tx]
+                    line[2 * tx + 2] += e2[tx] + e1[tx] - e0[tx]
+                    line[2 * tx + 3] -= e3[tx]
+            top = 2 * ty                               # adjoint of "combine rows"
+            for col in range(width):
+                padded[top, col] += bt_d[0, col]
+                padded[top + 1, col] += bt_d[1, col] - bt_d[2, col] + bt_d[3, col]
+                padded[top + 2, col] += bt_d[2, col] + bt_d[1, col] - bt_d[0, col]
+                padded[top + 3, col] -= bt_d[3, col]
+        out[b, ch] = padded[ph:ph + h, pw:pw + w]
+    return out
 
 
 def _output_transform_impl(m, n, oh, ow, tiles_h, tiles_w):
@@ -203,6 +239,7 @@ _input_transform = njit(parallel=True, cache=True)(_input_transform_impl)
 _output_transform = njit(parallel=True, cache=True)(_output_transform_impl)
 _filter_transform = njit(parallel=True, cache=True)(_filter_transform_impl)
 _gradient_transform = njit(parallel=True, cache=True)(_gradient_transform_impl)
+_input_transform_adjoint = njit(parallel=True, cache=True)(_input_transform_adjoint_impl)
 _filter_gradient = njit(parallel=True, cache=True)(_filter_gradient_impl)
 
 
@@ -217,10 +254,15 @@ def conv2d_3x3(x, weight, padding, out_hw):
 
 
 def conv2d_3x3_backward_input(grad, weight, input_shape, padding):
-    """∂L/∂X of a 3×3 stride-1 convolution: the output gradient correlated with the filter
-    rotated by 180° and transposed to (C, K, 3, 3), with padding 2 - padding."""
-    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    return conv2d_3x3(grad, flipped, (2 - padding[0], 2 - padding[1]), tuple(input_shape[2:]))
+    """∂L/∂X: the forward pass run backwards.  Per tile ∂L/∂V = Uᵀ (A ∂Y Aᵀ) summed over
+    the output channels (16 GEMMs), then each tile's ∂L/∂d = B (∂L/∂V) Bᵀ is added back
+    into the input plane."""
+    oh, ow = grad.shape[2:]
+    tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
+    d = _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w)          # (16, K, N·T)
+    u = _filter_transform(np.ascontiguousarray(weight))                            # (16, K, C)
+    e = np.matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)                   # (16, C, N·T)
+    return _input_transform_adjoint(e, grad.shape[0], *input_shape[2:], *padding, tiles_h, tiles_w)
 
 
 def conv2d_3x3_backward_weight(grad, x, padding):
