@@ -31,9 +31,11 @@ def _max_forward_kernel(x, out, index, kh, kw, sh, sw, ph, pw, dh, dw):
             if 0 <= iy < h:
                 for q in range(kw):
                     ix = j * sw - pw + q * dw
-                    if 0 <= ix < w and x[b, ch, iy, ix] > best:   # strict: first maximum wins
-                        best = x[b, ch, iy, ix]
-                        best_index = iy * w + ix
+                    if 0 <= ix < w:
+                        value = x[b, ch, iy, ix]
+                        if value > best or math.isnan(value):   # first maximum, last NaN wins
+                            best = value
+                            best_index = iy * w + ix
         out[b, ch, i, j] = best
         index[b, ch, i, j] = best_index
 

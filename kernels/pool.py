@@ -12,7 +12,8 @@ from numba import njit, prange
 
 
 def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """y[b,c,i,j] = max over the window; index = iy·W + ix of the first maximum.
+    """y[b,c,i,j] = max over the window; index = iy·W + ix of the first maximum (a window
+    holding NaN gives NaN and the index of its last NaN, as PyTorch).
 
     The window's in-bounds taps are computed up front (``tap_range``), so the
     innermost loops carry no bounds tests and the running maximum is a branch-free
@@ -39,7 +40,8 @@ def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                     for q in range(first_q[j], end_q[j]):
                         ix = j * sw - pw + q * dw
                         value = source[iy, ix]
-                        better = value > best          # strict: ties keep the first tap
+                        # strict: ties keep the first tap; NaN always wins (PyTorch: the last NaN)
+                        better = (value > best) | (value != value)
                         best = value if better else best
                         best_index = iy * w + ix if better else best_index
                 out[b, ch, i, j] = best

@@ -151,6 +151,7 @@ def test_max_pool_kernel_equals_reference(dtype, cfg):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(cfg["shape"]).astype(dtype)
     x[..., ::2, :] = x.max()                    # plant ties
+    x[0, 0, -1, 0] = np.nan                     # and a NaN, which wins its windows
     args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["out_hw"])
     fast, fast_index = fast_pool.max_pool2d_forward(x, *args)
     ref, ref_index = ref_pool.max_pool2d_forward(x, *args)
@@ -327,6 +328,19 @@ def test_max_pool_ties_send_the_gradient_to_one_element_like_torch(path):
     with backend.use_kernels(path):
         check_against_torch(lambda lib, x: lib.F.max_pool2d(x, 3, 1, padding=1), x)
         check_against_torch(lambda lib, x: lib.F.max_pool2d(x, 2), x)
+
+
+@requires_torch
+@pytest.mark.parametrize("path", PATHS)
+def test_max_pool_propagates_nan_and_routes_its_gradient_like_torch(path):
+    """A NaN in a window is the window's output, and the last NaN gets the gradient."""
+    x = np.arange(32, dtype=np.float64).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 1, 2, 3] = np.nan
+    with backend.use_kernels(path):
+        check_against_torch(lambda lib, x: lib.F.max_pool2d(x, 2), x)
+        check_against_torch(lambda lib, x: lib.F.max_pool2d(x, 3, 1, padding=1), x)
+        _, index = F.max_pool2d(tinynn.tensor(x), 2, return_indices=True)
+    assert index.numpy()[0, 0, 0, 0] == 4          # the window's last NaN, at (1, 0)
 
 
 @requires_torch

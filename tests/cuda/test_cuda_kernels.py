@@ -70,10 +70,11 @@ def _geometry(case):
 
 
 @pytest.mark.parametrize("case", POOL_CASES)
-def test_cuda_max_pool_matches_reference_with_ties(case):
+def test_cuda_max_pool_matches_reference_with_ties_and_nan(case):
     shape, kernel, stride, padding, dilation, out_hw = _geometry(case)
     x = np.random.default_rng(1).standard_normal(shape)
     x[..., ::2, :] = 3.0                               # ties: the first maximum must win
+    x[0, 0, 1, :2] = np.nan                            # and NaN wins over everything
     out, index = cuda_pool.max_pool2d_forward(_device(x), kernel, stride, padding, dilation, out_hw)
     expected, expected_index = ref_pool.max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw)
     np.testing.assert_array_equal(_host(out), expected)

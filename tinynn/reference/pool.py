@@ -2,7 +2,8 @@
 channels and output positions; the loops run over the kernel offsets (m, n).
 
     max:  y[b,c,i,j] = max_{m,n} X[b, c, i·s - p + m·d, j·s - p + n·d]
-          ∂L/∂X goes to the (first) maximal element of each window
+          ∂L/∂X goes to the (first) maximal element of each window, or to its
+          last NaN: NaN propagates, as in PyTorch
     avg:  y[b,c,i,j] = 1/|window| Σ_{m,n} X[b, c, i·s - p + m, j·s - p + n]
           ∂L/∂X[..] += ∂L/∂y[b,c,i,j] / |window| for every element of the window
 
@@ -40,7 +41,8 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw):
     for m in range(kernel[0]):
         for n in range(kernel[1]):
             window = _window(xp, m, n, out_hw, stride, dilation)
-            better = window > out            # strict: ties keep the first element, as PyTorch
+            # strict: ties keep the first element; NaN always wins (the last NaN), as PyTorch
+            better = (window > out) | np.isnan(window)
             flat = (rows[:, None] + m * dilation[0]) * x.shape[3] + cols[None, :] + n * dilation[1]
             out = np.where(better, window, out)
             index = np.where(better, flat, index)
