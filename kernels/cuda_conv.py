@@ -164,7 +164,7 @@ def depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation):
     return out
 
 
-CUDA_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, winograd=None,
+CUDA_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, winograd=None, batch_in_columns=False,
                                   depthwise_forward=depthwise_forward,
                                   depthwise_backward_input=depthwise_backward_input,
                                   depthwise_backward_weight=depthwise_backward_weight)

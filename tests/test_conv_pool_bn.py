@@ -128,6 +128,26 @@ def test_conv2d_takes_winograd_from_16_channels_and_still_equals_reference():
                                rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("out_channels", [16, 17])
+def test_both_im2col_layouts_equal_reference(out_channels):
+    """Up to 16 output channels the batch goes into im2col's columns (one GEMM per pass);
+    above, one GEMM per image.  The hypothesis tests above use few channels, so this pins
+    the per-image path too, with and without the columns kept from the forward pass."""
+    cfg = dict(x_shape=(3, 2, 6, 7), w_shape=(out_channels, 2, 3, 2), out_hw=(3, 6))
+    x, w, g = _conv_arrays(cfg, np.float64)
+    geometry = (2, 1), (1, 0), (1, 1), 1
+    layout = fast_conv._batch_in_columns(fast_conv.CPU_PRIMITIVES, out_channels, 1, (3, 2), (1, 0))
+    assert layout == (out_channels <= 16)
+    out, columns = fast_conv.conv2d_forward(x, w, *geometry, cfg["out_hw"], keep_columns=True)
+    np.testing.assert_allclose(out, ref_conv.conv2d_forward(x, w, *geometry, cfg["out_hw"]), rtol=1e-12)
+    expected_w = ref_conv.conv2d_backward_weight(g, x, w.shape, *geometry)
+    for kept in (columns, None):
+        np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, w.shape, *geometry, columns=kept),
+                                   expected_w, rtol=1e-12)
+    np.testing.assert_allclose(fast_conv.conv2d_backward_input(g, w, x.shape, *geometry),
+                               ref_conv.conv2d_backward_input(g, w, x.shape, *geometry), rtol=1e-12)
+
+
 @st.composite
 def pool_config(draw, dilated=True):
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
