@@ -35,15 +35,19 @@ def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
             for j in range(ow):
                 best = lowest
                 best_index = 0
+                nan_index = -1
                 for m in range(first_m, end_m):
                     iy = i * sh - ph + m * dh
                     for q in range(first_q[j], end_q[j]):
                         ix = j * sw - pw + q * dw
                         value = source[iy, ix]
-                        # strict: ties keep the first tap; NaN always wins (PyTorch: the last NaN)
-                        better = (value > best) | (value != value)
+                        better = value > best          # strict: ties keep the first tap
                         best = value if better else best
                         best_index = iy * w + ix if better else best_index
+                        nan_index = iy * w + ix if value != value else nan_index
+                if nan_index >= 0:                     # NaN wins, the last one (as PyTorch)
+                    best = source[nan_index // w, nan_index % w]
+                    best_index = nan_index
                 out[b, ch, i, j] = best
                 index[b, ch, i, j] = best_index
     return out, index
