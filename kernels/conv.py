@@ -6,19 +6,22 @@ Algorithm.  ``im2col`` copies every receptive field of image b into a column
 of ``cols[b]``, shape (C·KH·KW, OH·OW); the convolution is then the matrix
 product ``out[b] = W (K, C·KH·KW) @ cols[b]``, one BLAS GEMM per image
 (``np.matmul`` over the batch axis).  That batch-major layout lands the
-result directly in (N, K, OH, OW) order: an earlier version with the batch in
-the columns (one big GEMM) needed a transposing copy of the output, of the
-output gradient and of the input gradient, and was 20-40 % slower end to end.
+result directly in (N, K, OH, OW) order; with the batch in the columns instead
+(one big GEMM) the output and its gradient need transposing copies, which only
+pays when K ≤ 16 (LeNet), where the per-image GEMMs are too thin for BLAS.
 Backward reuses the layout: ∂L/∂W = Σ_b g[b] @ cols[b]ᵀ and
 ∂L/∂cols[b] = Wᵀ @ g[b], which ``col2im`` scatters back (adding overlaps).
 Groups are one more batch axis, because each group's rows of ``cols`` are
 contiguous.  A 1×1 convolution without padding needs no im2col at all:
 ``cols`` is the (strided) input itself, which MobileNetV2's pointwise layers use.
+3×3 stride-1 layers with ≥ 16 channels skip im2col for Winograd's algorithm
+(``kernels/winograd.py``), 2.25× fewer multiplications in the same BLAS.
 
 Depthwise convolution (groups = C, MobileNetV2) has no reduction over channels
 for a GEMM to exploit: im2col + a 1×9 by 9×(N·OH·OW) GEMM per channel ran 8-10×
 slower than PyTorch.  It gets direct loops instead, one thread per
-(batch, channel) plane, with the inner loop over contiguous output columns.
+(batch, channel) plane, with the inner loop over contiguous output columns, or
+for planes at most 8 wide, channels last with the inner loop over channels.
 
 A direct 7-deep loop in Numba was measured 10× slower than PyTorch on the
 ResNet shapes against 5× for im2col + GEMM (FIELD-NOTES); the GEMM is where
