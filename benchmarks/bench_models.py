@@ -122,7 +122,7 @@ def child(lib_name, model_name, measure, repeats="7"):
     step, in seconds (Numba compiles or loads its cache here).  'memory': the peak resident
     memory of three full-batch steps above the memory held before them; a 2-image step
     first loads the kernels, so that loading code does not count as memory of the step
-    (except kernels only large arrays take: the ReLU kernel's 4-7 MB of code, measured, do)."""
+    (except kernels only large arrays take: the ReLU kernels' code, 3.6-7 MB measured, does)."""
     start = time.perf_counter()
     if lib_name == "torch":
         setup_torch()
