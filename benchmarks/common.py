@@ -33,9 +33,7 @@ def fresh_environment():
     """This process's environment without the settings tinynn's import added, for a child
     process that times PyTorch alone."""
     from tinynn import _process
-    environment = {k: v for k, v in os.environ.items() if k not in _process.APPLIED}
-    environment["OMP_NUM_THREADS"] = str(THREADS)
-    return environment
+    return dict(_process.environment_without_our_settings(), OMP_NUM_THREADS=str(THREADS))
 
 
 def run_child(script, arguments, environment=None, timeout=900):

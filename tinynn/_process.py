@@ -44,6 +44,12 @@ def calm_spinning_threads():
             library.blas_thread_shutdown_()      # its threads restart, with the new spin, on the next GEMM
 
 
+def environment_without_our_settings():
+    """``os.environ`` less the variables this module set: for a child process that must start
+    its thread pools with their own defaults (PyTorch, timed as the benchmarks' yardstick)."""
+    return {name: value for name, value in os.environ.items() if name not in APPLIED}
+
+
 def _set_default(name, value):
     if name in os.environ:
         return False

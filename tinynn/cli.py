@@ -4,7 +4,6 @@
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
 """
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -155,8 +154,8 @@ def bench(suite, rest):
                          "checkout (pip install -e . from a clone)")
     # A fresh interpreter: PyTorch, the yardstick, must start its OpenMP threads with its own
     # defaults, not with the thread policies that importing tinynn set here (_process.py).
-    environment = {name: value for name, value in os.environ.items() if name not in _process.APPLIED}
-    result = subprocess.run([sys.executable, str(script)] + list(rest), env=environment)
+    result = subprocess.run([sys.executable, str(script)] + list(rest),
+                            env=_process.environment_without_our_settings())
     if result.returncode:
         raise SystemExit(result.returncode)
 
