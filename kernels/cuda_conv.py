@@ -172,3 +172,4 @@ CUDA_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, winograd=None, b
 conv2d_forward = partial(conv.conv2d_forward, primitives=CUDA_PRIMITIVES)
 conv2d_backward_weight = partial(conv.conv2d_backward_weight, primitives=CUDA_PRIMITIVES)
 conv2d_backward_input = partial(conv.conv2d_backward_input, primitives=CUDA_PRIMITIVES)
+conv2d_backward = partial(conv.conv2d_backward, primitives=CUDA_PRIMITIVES)

@@ -253,23 +253,24 @@ def conv2d_3x3(x, weight, padding, out_hw):
     return _output_transform(m, x.shape[0], oh, ow, tiles_h, tiles_w)
 
 
-def conv2d_3x3_backward_input(grad, weight, input_shape, padding):
-    """∂L/∂X: the forward pass run backwards.  Per tile ∂L/∂V = Uᵀ (A ∂Y Aᵀ) summed over
-    the output channels (16 GEMMs), then each tile's ∂L/∂d = B (∂L/∂V) Bᵀ is added back
-    into the input plane."""
+def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
+    """(∂L/∂X, ∂L/∂W): ∂L/∂X when ``weight`` is given, ∂L/∂W when ``x`` is (else None).
+    The forward pass run backwards; both start from the transformed output gradient
+    D = A ∂Y Aᵀ, computed once here.
+
+    ∂L/∂X: per tile ∂L/∂V = Uᵀ D summed over the output channels (16 GEMMs), then each
+    tile's ∂L/∂d = B (∂L/∂V) Bᵀ is added back into the input plane.
+    ∂L/∂W: Y = Aᵀ (U ⊙ V) A is linear in U, so per tile ∂L/∂U = D ⊙ V; summed over the
+    tiles of the batch that is again 16 GEMMs, then ∂L/∂g = Gᵀ ∂L/∂U G."""
     oh, ow = grad.shape[2:]
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
     d = _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w)          # (16, K, N·T)
-    u = _filter_transform(np.ascontiguousarray(weight))                            # (16, K, C)
-    e = np.matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)                   # (16, C, N·T)
-    return _input_transform_adjoint(e, grad.shape[0], *input_shape[2:], *padding, tiles_h, tiles_w)
-
-
-def conv2d_3x3_backward_weight(grad, x, padding):
-    """∂L/∂W (K, C, 3, 3).  Y = Aᵀ (U ⊙ V) A is linear in U, so per tile ∂L/∂U = (A ∂Y Aᵀ) ⊙ V;
-    summed over the tiles of the batch that is again 16 GEMMs, then ∂L/∂g = Gᵀ ∂L/∂U G."""
-    oh, ow = grad.shape[2:]
-    tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
-    v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)     # (16, C, N·T)
-    d = _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w)          # (16, K, N·T)
-    return _filter_gradient(np.matmul(d, v.transpose(0, 2, 1)))                    # (16, K, C) GEMMs
+    grad_x = grad_w = None
+    if weight is not None:
+        u = _filter_transform(np.ascontiguousarray(weight))                        # (16, K, C)
+        e = np.matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)               # (16, C, N·T)
+        grad_x = _input_transform_adjoint(e, grad.shape[0], *input_shape[2:], *padding, tiles_h, tiles_w)
+    if x is not None:
+        v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)  # (16, C, N·T)
+        grad_w = _filter_gradient(np.matmul(d, v.transpose(0, 2, 1)))              # (16, K, C) GEMMs
+    return grad_x, grad_w

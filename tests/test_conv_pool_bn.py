@@ -103,12 +103,16 @@ def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
     geometry = (1, 1), padding, (1, 1), 1
     np.testing.assert_allclose(winograd.conv2d_3x3(x, weight, padding, out_hw),
                                ref_conv.conv2d_forward(x, weight, *geometry, out_hw), **TOLERANCE[dtype])
-    np.testing.assert_allclose(winograd.conv2d_3x3_backward_input(g, weight, x.shape, padding),
-                               ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
+    grad_x, grad_w = winograd.conv2d_3x3_backward(g, padding, x.shape, weight=weight, x=x)
+    np.testing.assert_allclose(grad_x, ref_conv.conv2d_backward_input(g, weight, x.shape, *geometry),
                                **TOLERANCE[dtype])
-    np.testing.assert_allclose(winograd.conv2d_3x3_backward_weight(g, x, padding),
-                               ref_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
+    np.testing.assert_allclose(grad_w, ref_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
                                **TOLERANCE[dtype])
+    only_x, no_w = winograd.conv2d_3x3_backward(g, padding, x.shape, weight=weight)
+    no_x, only_w = winograd.conv2d_3x3_backward(g, padding, x.shape, x=x)
+    assert no_w is None and no_x is None
+    np.testing.assert_array_equal(only_x, grad_x)
+    np.testing.assert_array_equal(only_w, grad_w)
 
 
 def test_conv2d_takes_winograd_from_16_channels_and_still_equals_reference():
@@ -126,6 +130,9 @@ def test_conv2d_takes_winograd_from_16_channels_and_still_equals_reference():
     np.testing.assert_allclose(fast_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
                                ref_conv.conv2d_backward_weight(g, x, weight.shape, *geometry),
                                rtol=1e-11, atol=1e-11)
+    both = fast_conv.conv2d_backward(g, x, weight, *geometry)          # one shared transform
+    for fast, ref in zip(both, ref_conv.conv2d_backward(g, x, weight, *geometry)):
+        np.testing.assert_allclose(fast, ref, rtol=1e-11, atol=1e-11)
 
 
 @pytest.mark.parametrize("out_channels", [16, 17])

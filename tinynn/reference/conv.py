@@ -78,3 +78,14 @@ def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, 
                 window = _window(grad_xg, m, nn, out_hw, stride, dilation)
                 window += np.einsum("bkij,kp->bpij", grad[:, ks], weight[ks, :, m, nn])
     return grad_xp[:, :, ph:ph + h, pw:pw + w]
+
+
+def conv2d_backward(grad, x, weight, stride, padding, dilation, groups, need_input=True,
+                    need_weight=True, columns=None):
+    """Both gradients in one call (the kernels share work between them; here they are the
+    two formulas above)."""
+    grad_x = conv2d_backward_input(grad, weight, x.shape, stride, padding, dilation, groups) \
+        if need_input else None
+    grad_w = conv2d_backward_weight(grad, x, weight.shape, stride, padding, dilation, groups) \
+        if need_weight else None
+    return grad_x, grad_w

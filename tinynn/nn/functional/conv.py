@@ -128,10 +128,8 @@ class Conv2d(Function):
         stride, padding, dilation, groups, _ = ctx.geometry
         grad = np.ascontiguousarray(grad)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        grad_x = ctx.impl.conv2d_backward_input(
-            grad, weight, x.shape, stride, padding, dilation, groups) if need_x else None
-        grad_w = ctx.impl.conv2d_backward_weight(
-            grad, x, weight.shape, stride, padding, dilation, groups, columns=columns) if need_w else None
+        grad_x, grad_w = ctx.impl.conv2d_backward(grad, x, weight, stride, padding, dilation, groups,
+                                                  need_input=need_x, need_weight=need_w, columns=columns)
         grad_b = grad.sum(axis=(0, 2, 3)) if need_b else None
         return grad_x, grad_w, grad_b
 
