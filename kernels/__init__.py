@@ -1,7 +1,22 @@
-"""tinynn's fast path: Numba kernels as pure functions on arrays.
+"""tinynn's fast path: Numba kernels as pure functions on arrays, CPU and CUDA.
 
-Nothing here imports tinynn; the engine in ``tinynn/`` picks a kernel and
-hands it arrays.  Every kernel is held equal to the readable NumPy reference
-in ``tinynn/nn/functional`` by the tests.  ``NUMBA_DISABLE_JIT=1`` turns every
-kernel back into plain Python that a debugger can step through.
+Nothing here imports tinynn.  The engine reaches this folder through one door,
+``tinynn/backend.py``, which hands each op one of two backend modules:
+
+    cpu_backend.py    NumPy arrays: Numba loops + OpenBLAS
+    cuda_backend.py   CuPy arrays: Numba CUDA kernels + cuBLAS
+
+Each module provides every function of the ``tinynn.backend.Backend`` protocol, as does
+the readable NumPy reference in ``tinynn/reference/``; the tests hold every kernel equal
+to that reference.  The files, one concept each:
+
+    plan.py          which algorithm runs a convolution (shared by CPU and CUDA)
+    conv.py          runs a plan: GEMMs around the device's im2col / depthwise / Winograd
+    im2col.py        im2col / col2im loops            depthwise.py   depthwise loops
+    winograd.py      Winograd F(2×2, 3×3)             geometry.py    window index arithmetic
+    pool.py          max / average pooling            batchnorm.py   batch-norm statistics
+    elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels
+
+``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
+step through.
 """

@@ -1,7 +1,6 @@
-"""2-D convolution on the GPU: Numba CUDA im2col/col2im around cuBLAS, and direct
-depthwise kernels.  Same function names and signatures as ``kernels/conv.py``,
-whose GEMM orchestration this module reuses (``np.matmul`` on CuPy arrays is a
-cuBLAS call).
+"""The convolution primitives of the GPU: Numba CUDA im2col/col2im (the GEMMs between
+them run on cuBLAS, ``kernels/conv.py``) and direct depthwise kernels.  Same signatures
+as the CPU's ``kernels/im2col.py`` and ``kernels/depthwise.py``.
 
 Why this split: a convolution's arithmetic is a matrix product, and cuBLAS
 already runs it with shared-memory and register tiling near the GPU's peak;
@@ -14,15 +13,13 @@ convolution has nothing for a GEMM to reduce over, so it is computed directly,
 one thread per output (forward) or input (input gradient) element; its weight
 gradient sums over the batch with one atomic add per (channel, tap, image).
 """
-from functools import partial
-from types import SimpleNamespace
-
 from numba import cuda
 
-from . import conv
 from .cuda_common import array_module, launch, unravel
+from .geometry import tap_range, valid_range
 
-_valid_range = cuda.jit(device=True)(conv.valid_range)
+_valid_range = cuda.jit(device=True)(valid_range)
+_tap_range = cuda.jit(device=True)(tap_range)
 
 
 @cuda.jit(device=True)
@@ -73,14 +70,12 @@ def _depthwise_forward_kernel(x, weight, out, sh, sw, ph, pw, dh, dw):
     mult = k_total // c
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         b, k, i, j = unravel(item, k_total, oh, ow)
+        first_m, end_m = _tap_range(i, sh, ph, dh, kh, h)
+        first_q, end_q = _tap_range(j, sw, pw, dw, kw, w)
         total = 0.0
-        for m in range(kh):
-            iy = i * sh - ph + m * dh
-            if 0 <= iy < h:
-                for q in range(kw):
-                    ix = j * sw - pw + q * dw
-                    if 0 <= ix < w:
-                        total += x[b, k // mult, iy, ix] * weight[k, 0, m, q]
+        for m in range(first_m, end_m):
+            for q in range(first_q, end_q):
+                total += x[b, k // mult, i * sh - ph + m * dh, j * sw - pw + q * dw] * weight[k, 0, m, q]
         out[b, k, i, j] = total
 
 
@@ -140,36 +135,26 @@ def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw):
     return out
 
 
-def depthwise_forward(x, weight, stride, padding, dilation, out_hw):
+def depthwise_forward(x, weight, plan):
     xp = array_module(x)
-    out = xp.empty((x.shape[0], weight.shape[0]) + tuple(out_hw), dtype=x.dtype)
+    out = xp.empty((x.shape[0], weight.shape[0]) + tuple(plan.out_hw), dtype=x.dtype)
     launch(_depthwise_forward_kernel, out.size, xp.ascontiguousarray(x), xp.ascontiguousarray(weight),
-           out, *stride, *padding, *dilation)
+           out, *plan.stride, *plan.padding, *plan.dilation)
     return out
 
 
-def depthwise_backward_input(grad, weight, input_shape, stride, padding, dilation):
+def depthwise_backward_input(grad, weight, input_shape, plan):
     xp = array_module(grad)
     out = xp.empty(tuple(input_shape), dtype=grad.dtype)
     launch(_depthwise_backward_input_kernel, out.size, xp.ascontiguousarray(grad),
-           xp.ascontiguousarray(weight), out, *stride, *padding, *dilation)
+           xp.ascontiguousarray(weight), out, *plan.stride, *plan.padding, *plan.dilation)
     return out
 
 
-def depthwise_backward_weight(grad, x, weight_shape, stride, padding, dilation):
+def depthwise_backward_weight(grad, x, weight_shape, plan):
     xp = array_module(x)
     out = xp.zeros(tuple(weight_shape), dtype=x.dtype)
     launch(_depthwise_backward_weight_kernel, weight_shape[0] * weight_shape[2] * weight_shape[3] * x.shape[0],
-           xp.ascontiguousarray(grad), xp.ascontiguousarray(x), out, *stride, *padding, *dilation)
+           xp.ascontiguousarray(grad), xp.ascontiguousarray(x), out, *plan.stride, *plan.padding,
+           *plan.dilation)
     return out
-
-
-CUDA_PRIMITIVES = SimpleNamespace(im2col=im2col, col2im=col2im, winograd=None, batch_in_columns=False,
-                                  depthwise_forward=depthwise_forward,
-                                  depthwise_backward_input=depthwise_backward_input,
-                                  depthwise_backward_weight=depthwise_backward_weight)
-
-conv2d_forward = partial(conv.conv2d_forward, primitives=CUDA_PRIMITIVES)
-conv2d_backward_weight = partial(conv.conv2d_backward_weight, primitives=CUDA_PRIMITIVES)
-conv2d_backward_input = partial(conv.conv2d_backward_input, primitives=CUDA_PRIMITIVES)
-conv2d_backward = partial(conv.conv2d_backward, primitives=CUDA_PRIMITIVES)

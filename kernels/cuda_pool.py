@@ -1,6 +1,6 @@
 """Max and average pooling on the GPU.  Same function names and signatures as
-``kernels/pool.py``; the window and divisor rules are the same Python functions,
-compiled here as CUDA device functions.
+``kernels/pool.py``; the window rules are the same Python functions
+(``kernels/geometry.py``), compiled here as CUDA device functions.
 
 One thread per output element in the forward pass.  The backward passes also
 run one thread per output element and scatter with atomic adds: windows
@@ -11,11 +11,11 @@ import math
 
 from numba import cuda
 
-from . import pool
 from .cuda_common import array_module, launch, unravel
+from .geometry import average_window, tap_range
 
-_window_bounds = cuda.jit(device=True)(pool.window_bounds)
-_divisor = cuda.jit(device=True)(pool.divisor)
+_tap_range = cuda.jit(device=True)(tap_range)
+_average_window = cuda.jit(device=True)(average_window)
 
 
 @cuda.jit
@@ -24,18 +24,17 @@ def _max_forward_kernel(x, out, index, kh, kw, sh, sw, ph, pw, dh, dw):
     _, _, oh, ow = out.shape
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         b, ch, i, j = unravel(item, c, oh, ow)
+        first_m, end_m = _tap_range(i, sh, ph, dh, kh, h)
+        first_q, end_q = _tap_range(j, sw, pw, dw, kw, w)
         best = -math.inf
         best_index = 0
-        for m in range(kh):
-            iy = i * sh - ph + m * dh
-            if 0 <= iy < h:
-                for q in range(kw):
-                    ix = j * sw - pw + q * dw
-                    if 0 <= ix < w:
-                        value = x[b, ch, iy, ix]
-                        if value > best or math.isnan(value):   # first maximum, last NaN wins
-                            best = value
-                            best_index = iy * w + ix
+        for m in range(first_m, end_m):
+            for q in range(first_q, end_q):
+                iy, ix = i * sh - ph + m * dh, j * sw - pw + q * dw
+                value = x[b, ch, iy, ix]
+                if value > best or math.isnan(value):   # first maximum, last NaN wins
+                    best = value
+                    best_index = iy * w + ix
         out[b, ch, i, j] = best
         index[b, ch, i, j] = best_index
 
@@ -56,14 +55,13 @@ def _avg_forward_kernel(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, divis
     _, _, oh, ow = out.shape
     for item in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         b, ch, i, j = unravel(item, c, oh, ow)
-        top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
-        left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
+        top, bottom, left, right, divisor = _average_window(
+            i, j, kh, kw, sh, sw, ph, pw, h, w, count_include_pad, divisor_override)
         total = 0.0
         for iy in range(top, bottom):
             for ix in range(left, right):
                 total += x[b, ch, iy, ix]
-        out[b, ch, i, j] = total / _divisor(top, bottom, padded_h, left, right, padded_w,
-                                            count_include_pad, divisor_override)
+        out[b, ch, i, j] = total / divisor
 
 
 @cuda.jit
@@ -72,10 +70,9 @@ def _avg_backward_kernel(grad, out, kh, kw, sh, sw, ph, pw, count_include_pad, d
     h, w = out.shape[2], out.shape[3]
     for item in range(cuda.grid(1), grad.size, cuda.gridsize(1)):
         b, ch, i, j = unravel(item, c, oh, ow)
-        top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
-        left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
-        share = grad[b, ch, i, j] / _divisor(top, bottom, padded_h, left, right, padded_w,
-                                             count_include_pad, divisor_override)
+        top, bottom, left, right, divisor = _average_window(
+            i, j, kh, kw, sh, sw, ph, pw, h, w, count_include_pad, divisor_override)
+        share = grad[b, ch, i, j] / divisor
         for iy in range(top, bottom):
             for ix in range(left, right):
                 cuda.atomic.add(out, (b, ch, iy, ix), share)

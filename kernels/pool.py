@@ -1,6 +1,7 @@
 """Max and average pooling on the CPU, one Numba thread per (batch, channel) plane.
 
-Same function names and signatures as ``tinynn/reference/pool.py``.  Pooling
+Same function names and signatures as ``tinynn/reference/pool.py`` (the pooling part of
+the ``tinynn.backend.Backend`` protocol).  Pooling
 is memory-bound: every kernel reads each input element a few times and does
 almost no arithmetic, so the win over NumPy is avoiding the K·K temporary
 window arrays and the ``np.add.at`` scatter.  Planes are independent, so
@@ -9,6 +10,11 @@ windows (one thread owns all the writes into its plane).
 """
 import numpy as np
 from numba import njit, prange
+
+from .geometry import average_window, tap_range
+
+_tap_range = njit(inline="always", cache=True)(tap_range)
+_average_window = njit(inline="always", cache=True)(average_window)
 
 
 def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
@@ -65,73 +71,44 @@ def _max_pool_backward_impl(grad, index, h, w):
     return out.reshape(n, c, h, w)
 
 
-def tap_range(i, stride, pad, dilation, kernel, size):
-    """The taps t in [lo, hi) of window i whose input index i·stride - pad + t·dilation
-    lies in [0, size)."""
-    start = i * stride - pad
-    lo = 0 if start >= 0 else (dilation - 1 - start) // dilation
-    hi = min(kernel, (size - 1 - start) // dilation + 1) if size > start else 0
-    return lo, max(lo, hi)
-
-
-def window_bounds(i, stride, pad, kernel, size):
-    start = i * stride - pad
-    end = min(start + kernel, size + pad)
-    padded = end - start
-    return max(start, 0), min(end, size), padded
-
-
-def divisor(top, bottom, padded_h, left, right, padded_w, count_include_pad, divisor_override):
-    """PyTorch's |window|: an override, the window clipped to the padded input, or to the input."""
-    if divisor_override > 0:
-        return divisor_override
-    if count_include_pad:
-        return padded_h * padded_w
-    return (bottom - top) * (right - left)
-
-
 def _avg_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad, divisor_override):
+    """y[b,c,i,j] = (Σ of the window) / |window|."""
     n, c, h, w = x.shape
     out = np.empty((n, c, oh, ow), dtype=x.dtype)
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
         for i in range(oh):
-            top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
             for j in range(ow):
-                left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
+                top, bottom, left, right, divisor = _average_window(
+                    i, j, kh, kw, sh, sw, ph, pw, h, w, count_include_pad, divisor_override)
                 total = 0.0
                 for iy in range(top, bottom):
                     for ix in range(left, right):
                         total += x[b, ch, iy, ix]
-                out[b, ch, i, j] = total / _divisor(top, bottom, padded_h, left, right, padded_w,
-                                                    count_include_pad, divisor_override)
+                out[b, ch, i, j] = total / divisor
     return out
 
 
 def _avg_pool_backward_impl(grad, h, w, kh, kw, sh, sw, ph, pw, count_include_pad,
                             divisor_override):
+    """∂L/∂X[window] += ∂L/∂y[b,c,i,j] / |window| for every window."""
     n, c, oh, ow = grad.shape
     out = np.zeros((n, c, h, w), dtype=grad.dtype)
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
         for i in range(oh):
-            top, bottom, padded_h = _window_bounds(i, sh, ph, kh, h)
             for j in range(ow):
-                left, right, padded_w = _window_bounds(j, sw, pw, kw, w)
-                share = grad[b, ch, i, j] / _divisor(top, bottom, padded_h, left, right, padded_w,
-                                                     count_include_pad, divisor_override)
+                top, bottom, left, right, divisor = _average_window(
+                    i, j, kh, kw, sh, sw, ph, pw, h, w, count_include_pad, divisor_override)
+                share = grad[b, ch, i, j] / divisor
                 for iy in range(top, bottom):
                     for ix in range(left, right):
                         out[b, ch, iy, ix] += share
     return out
 
 
-# Plain-Python helpers compiled for the CPU here and for the GPU in cuda_pool.py.
-_tap_range = njit(inline="always", cache=True)(tap_range)
-_window_bounds = njit(inline="always", cache=True)(window_bounds)
-_divisor = njit(inline="always", cache=True)(divisor)
 _max_pool_forward = njit(parallel=True, cache=True)(_max_pool_forward_impl)
 _max_pool_backward = njit(parallel=True, cache=True)(_max_pool_backward_impl)
 _avg_pool_forward = njit(parallel=True, cache=True)(_avg_pool_forward_impl)

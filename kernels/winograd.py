@@ -28,14 +28,6 @@ import numpy as np
 from numba import njit, prange
 
 
-def supports(kernel_hw, stride, dilation, groups, padding):
-    """The convolutions this module computes well: 3×3, stride 1, undilated, ungrouped,
-    padding ≤ 1.  (Padding 2 surrounds every plane with a two-pixel zero border that
-    the tiles spend their work on; measured even with im2col, so it is left there.)"""
-    return tuple(kernel_hw) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \
-        and groups == 1 and max(padding) <= 1
-
-
 def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
     """V[ξ, c, b·T + t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of tile t = ty·tiles_w + tx,
     whose top-left corner is x[b, c, 2·ty - ph, 2·tx - pw] (zeros outside x).

@@ -8,10 +8,11 @@ _process.calm_spinning_threads()     # before NumPy loads OpenBLAS, if it has no
 _process.keep_freed_memory()
 
 from . import random as _random_module  # noqa: E402
-from .tensor import (  # noqa: F401
-    Tensor, tensor, zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint,
+from .tensor import Tensor  # noqa: F401
+from .dtypes import float32, float64, int64, int32, bool_  # noqa: F401
+from .creation import (  # noqa: F401
+    tensor, zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint,
     zeros_like, ones_like, full_like, randn_like, rand_like, cat, stack, where, maximum, minimum,
-    float32, float64, int64, int32, bool_,
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401

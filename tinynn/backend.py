@@ -1,19 +1,76 @@
-"""Which implementation runs the hot ops: the readable reference or the fast kernels.
+"""The one door between the engine and the arithmetic of its hot ops.
 
-``TINYNN_KERNELS=reference`` in the environment, or ``with use_kernels("reference"):``
-in code, routes convolution, pooling and batch norm through the NumPy code in
-``tinynn.reference`` (what a lecture steps through); the default ``"numba"``
-uses ``tinynn.kernels`` on the CPU and its CUDA kernels on the ``'cuda'`` device.
-Both sides have the same function names, so the choice is one module lookup.
+An op never computes a convolution, a pooling window or a batch-norm statistic itself:
+``Function.apply`` asks :func:`for_device` for the backend of its inputs' device and
+hands it to the op as ``ctx.backend``, and the op calls the functions that the
+:class:`Backend` protocol below declares.  Three modules implement the protocol, and a
+reader can follow the arrow from any op to each of them:
+
+    tinynn/reference/          readable NumPy, the formulas a lecture shows
+    kernels/cpu_backend.py     Numba loops + OpenBLAS, what runs on 'cpu' by default
+    kernels/cuda_backend.py    Numba CUDA kernels + cuBLAS, what runs on 'cuda'
+
+``TINYNN_KERNELS=reference`` in the environment, or ``with use_kernels("reference"):`` in
+code, runs every op on the reference instead (on the CPU).
 """
+from __future__ import annotations
+
 import contextlib
-import importlib
 import os
 import threading
+from typing import Protocol
 
-__all__ = ["use_kernels", "active_kernels", "implementation"]
+from . import reference
+
+__all__ = ["Backend", "for_device", "use_kernels", "active_kernels"]
 
 _CHOICES = ("numba", "reference")
+
+
+class Backend(Protocol):
+    """What a backend provides.  Arrays in, arrays out; shapes are (N, C, H, W) and every
+    geometry argument is a pair (height, width).  ``tests/test_backend.py`` checks that
+    each backend has every function with exactly these parameters."""
+
+    def conv2d_plan(self, input_shape, weight_shape, dtype, stride, padding, dilation, groups,
+                    out_hw, keep_columns):
+        """The ``kernels.plan.ConvPlan`` of one call: the algorithm, chosen once; forward and
+        backward both follow it.  ``keep_columns``: the weight will need a gradient."""
+
+    def conv2d_forward(self, x, weight, plan):
+        """(h = X * W, columns to keep for backward or None); the engine adds the bias."""
+
+    def conv2d_backward(self, grad, x, weight, plan, columns, need_input, need_weight):
+        """(∂L/∂X or None, ∂L/∂W or None)."""
+
+    def max_pool2d_forward(self, x, kernel, stride, padding, dilation, out_hw):
+        """(maxima, flat index iy·W + ix of each maximum in its input plane)."""
+
+    def max_pool2d_backward(self, grad, index, input_shape):
+        """∂L/∂X: each output gradient added at its maximum's index."""
+
+    def avg_pool2d_forward(self, x, kernel, stride, padding, out_hw, count_include_pad,
+                           divisor_override):
+        """The window means, with PyTorch's divisor rule."""
+
+    def avg_pool2d_backward(self, grad, input_shape, kernel, stride, padding, count_include_pad,
+                            divisor_override):
+        """∂L/∂X: each output gradient spread evenly over its window."""
+
+    def batch_norm_forward(self, x, weight, bias, eps):
+        """(y, μ, σ²) for x of shape (N, C, L), biased σ², statistics per channel."""
+
+    def batch_norm_backward(self, grad, x, mean, invstd, weight):
+        """(∂L/∂x, ∂L/∂γ, ∂L/∂β) through the batch statistics."""
+
+    def relu(self, x):
+        """max(x, 0)."""
+
+    def relu_backward(self, grad, y):
+        """grad · [y > 0], from ReLU's output y."""
+
+    def erf(self, x):
+        """The error function, elementwise (exact GELU needs it)."""
 
 
 class _State(threading.local):
@@ -23,6 +80,19 @@ class _State(threading.local):
 _state = _State()
 if _state.kernels not in _CHOICES:
     raise ValueError(f"TINYNN_KERNELS: expected one of {_CHOICES}, got {_state.kernels!r}")
+
+
+def for_device(device) -> Backend:
+    """The backend that runs ops on ``device`` (a ``tinynn.device``)."""
+    if _state.kernels == "reference":
+        return reference
+    # Imported on first use, not with tinynn: Numba (and its CUDA driver) load only when
+    # a hot op first runs.
+    if device.type == "cuda":
+        from .kernels import cuda_backend
+        return cuda_backend
+    from .kernels import cpu_backend
+    return cpu_backend
 
 
 def active_kernels() -> str:
@@ -39,12 +109,3 @@ def use_kernels(name: str):
         yield
     finally:
         _state.kernels = previous
-
-
-def implementation(family: str, device):
-    """The module that implements ``family`` ('conv', 'pool', 'batchnorm') for ``device``."""
-    if _state.kernels == "reference":
-        return importlib.import_module(f"tinynn.reference.{family}")
-    if device.type == "cuda":
-        return importlib.import_module(f"tinynn.kernels.cuda_{family}")
-    return importlib.import_module(f"tinynn.kernels.{family}")

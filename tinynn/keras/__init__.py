@@ -9,11 +9,9 @@
     model.compile(loss='sparse_categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
     model.fit(x_train, y_train, epochs=3)
 """
-from types import SimpleNamespace
-
-from . import activations, callbacks, datasets, layers, losses, optimizers, regularizers, utils  # noqa: F401
+from . import (  # noqa: F401
+    activations, callbacks, datasets, layers, losses, models, optimizers, regularizers, utils,
+)
 from .layers import Input  # noqa: F401
 from .models import Sequential, load_model  # noqa: F401
 from .tape import GradientTape  # noqa: F401
-
-models = SimpleNamespace(Sequential=Sequential, load_model=load_model)

@@ -14,11 +14,8 @@ import numpy as np
 
 from .. import nn
 from ..nn import functional as F
+from ..nn.modules.utils import output_size, pair
 from . import activations
-
-
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 def _same_padding(size, kernel, stride, dilation=1):
@@ -27,6 +24,26 @@ def _same_padding(size, kernel, stride, dilation=1):
     out = math.ceil(size / stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2
+
+
+def _check_padding(op, padding):
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{op}: expected padding 'valid' or 'same', got {padding!r}")
+    return padding
+
+
+def _spatial_output(op, input_hw, kernel, strides, dilation, padding):
+    """(pads, (out_h, out_w)) of a Conv2D or pooling layer: 'valid' has no pads,
+    'same' TensorFlow's (before, after) pair per axis."""
+    if padding == "same":
+        pads = [_same_padding(s, k, st, d) for s, k, st, d in zip(input_hw, kernel, strides, dilation)]
+        out = tuple(math.ceil(s / st) for s, st in zip(input_hw, strides))
+    else:
+        pads = None
+        out = tuple(output_size(s, k, st, 0, d) for s, k, st, d in zip(input_hw, kernel, strides, dilation))
+    if min(out) < 1:
+        raise ValueError(f"{op}: kernel {tuple(kernel)} does not fit the input {tuple(input_hw)}")
+    return pads, out
 
 
 class Layer(nn.Module):
@@ -117,10 +134,11 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  activation=None, use_bias=True, **kwargs):
         super().__init__(activation, **kwargs)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"Conv2D: expected padding 'valid' or 'same', got {padding!r}")
-        self.filters, self.kernel_size, self.strides = filters, _pair(kernel_size), _pair(strides)
-        self.padding, self.dilation_rate, self.use_bias = padding, _pair(dilation_rate), use_bias
+        self.padding = _check_padding("Conv2D", padding)
+        self.filters, self.use_bias = filters, use_bias
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
+        self.strides = pair(strides, "strides", "Conv2D")
+        self.dilation_rate = pair(dilation_rate, "dilation_rate", "Conv2D")
 
     def build(self, input_shape):
         if len(input_shape) != 3:
@@ -129,17 +147,9 @@ class Conv2D(Layer):
         h, w, channels = input_shape
         self.inner = _keras_init(nn.Conv2d(channels, self.filters, self.kernel_size, self.strides,
                                            0, self.dilation_rate, bias=self.use_bias))
-        if self.padding == "same":
-            self.pads = [_same_padding(s, k, st, d) for s, k, st, d in
-                         zip((h, w), self.kernel_size, self.strides, self.dilation_rate)]
-            out = [math.ceil(s / st) for s, st in zip((h, w), self.strides)]
-        else:
-            self.pads = None
-            out = [(s - d * (k - 1) - 1) // st + 1 for s, k, st, d in
-                   zip((h, w), self.kernel_size, self.strides, self.dilation_rate)]
-        if min(out) < 1:
-            raise ValueError(f"Conv2D: kernel {self.kernel_size} does not fit the input {input_shape}")
-        return (out[0], out[1], self.filters)
+        self.pads, out = _spatial_output("Conv2D", (h, w), self.kernel_size, self.strides,
+                                         self.dilation_rate, self.padding)
+        return out + (self.filters,)
 
     def call(self, x):
         if self.pads is not None:
@@ -151,24 +161,16 @@ class Conv2D(Layer):
 class _Pooling2D(Layer):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
         super().__init__(None, **kwargs)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"{type(self).__name__}: expected padding 'valid' or 'same', got {padding!r}")
-        self.pool_size = _pair(pool_size)
-        self.strides = _pair(strides) if strides is not None else self.pool_size
-        self.padding = padding
+        op = type(self).__name__
+        self.padding = _check_padding(op, padding)
+        self.pool_size = pair(pool_size, "pool_size", op)
+        self.strides = pair(strides, "strides", op) if strides is not None else self.pool_size
 
     def build(self, input_shape):
         h, w, channels = input_shape
-        if self.padding == "same":
-            self.pads = [_same_padding(s, k, st) for s, k, st in zip((h, w), self.pool_size, self.strides)]
-            out = [math.ceil(s / st) for s, st in zip((h, w), self.strides)]
-        else:
-            self.pads = None
-            out = [(s - k) // st + 1 for s, k, st in zip((h, w), self.pool_size, self.strides)]
-        if min(out) < 1:
-            raise ValueError(f"{type(self).__name__}: pool_size {self.pool_size} does not fit the "
-                             f"input {input_shape}")
-        return (out[0], out[1], channels)
+        self.pads, out = _spatial_output(type(self).__name__, (h, w), self.pool_size, self.strides,
+                                         (1, 1), self.padding)
+        return out + (channels,)
 
     def padded(self, x, value):
         (top, bottom), (left, right) = self.pads

@@ -1,14 +1,16 @@
-"""``tinynn.nn``: layers, losses and the Module system (PyTorch's ``torch.nn``)."""
+"""``tinynn.nn``: layers, losses and the Module system (PyTorch's ``torch.nn``).
+
+    modules/       the layers, one family per file (linear, conv, pooling, normalization,
+                   dropout, flatten, activation, loss, container) and ``Module`` itself
+    functional/    the same families as functions: the op and its gradient, side by side
+    parameter.py   ``Parameter``          init.py   weight initialisation
+"""
 from . import functional, init  # noqa: F401
-from .module import Module, Parameter  # noqa: F401
-from .layers import Linear, Identity, Flatten, Dropout, Sequential, ModuleList  # noqa: F401
-from .activation import (  # noqa: F401
+from .modules import (  # noqa: F401
+    Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout,
+    Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,
     ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, SiLU, Swish, Mish, GELU,
     Softplus, Hardtanh,
-)
-from .loss import (  # noqa: F401
     MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 )
-from .conv import (  # noqa: F401
-    Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,
-)
+from .parameter import Parameter  # noqa: F401

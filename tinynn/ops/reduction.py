@@ -3,9 +3,14 @@
 Every backward first re-inserts the reduced dimensions (``_expand``) so that
 the gradient broadcasts against the input.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
+
+ReductionWithIndices = namedtuple("ReductionWithIndices", ["values", "indices"])
 
 
 def normalize_dim(dim, ndim, op):
@@ -116,3 +121,37 @@ class Max(_Extremum):
 class Min(_Extremum):
     reduce = staticmethod(np.min)
     arg = staticmethod(np.argmin)
+
+
+# ---------------------------------------------------------------- the Tensor methods' logic
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """``unbiased``/``correction`` as PyTorch: divide by n - 1 unless told otherwise."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return Var.apply(x, dim=dim, keepdim=keepdim, correction=correction)
+
+
+def extremum(x, function, dim, keepdim):
+    """``max()`` is a scalar; ``max(dim)`` returns ``(values, indices)`` as in PyTorch."""
+    if dim is None:
+        return function.apply(x, dim=None, keepdim=False)
+    if not isinstance(dim, int):
+        raise TypeError(f"max/min: expected dim to be an int, got {dim!r}; use amax/amin for "
+                        "several dims")
+    values = function.apply(x, dim=dim, keepdim=keepdim, first_only=True)
+    return ReductionWithIndices(values, arg_extremum(x, function.arg, dim, keepdim))
+
+
+def arg_extremum(x, function, dim, keepdim):
+    """The int64 index of the maximum (``np.argmax``) or minimum, not differentiable."""
+    if dim is None:
+        return Tensor._wrap(np.asarray(function(x._array)).astype(np.int64), x.device)
+    dim = normalize_dim(dim, x.ndim, function.__name__)
+    index = function(x._array, axis=dim).astype(np.int64)
+    return Tensor._wrap(np.expand_dims(index, dim) if keepdim else index, x.device)
+
+
+def reduce_max(x, dim=None, keepdim=False): return extremum(x, Max, dim, keepdim)
+def reduce_min(x, dim=None, keepdim=False): return extremum(x, Min, dim, keepdim)
+def argmax(x, dim=None, keepdim=False): return arg_extremum(x, np.argmax, dim, keepdim)
+def argmin(x, dim=None, keepdim=False): return arg_extremum(x, np.argmin, dim, keepdim)

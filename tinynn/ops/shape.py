@@ -3,7 +3,8 @@ gradient back to where each value came from."""
 import numpy as np
 
 from ..autograd import Function
-from ..device import move_array
+from ..device import device, move_array
+from ..tensor import Tensor
 from .reduction import normalize_dim
 
 
@@ -108,7 +109,6 @@ class ToDevice(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from ..device import device
         return move_array(grad, device(ctx.source))
 
 
@@ -143,7 +143,6 @@ class Stack(Function):
 
 
 def _check_joinable(op, tensors, dim, new_axis):
-    from ..tensor import Tensor
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors, got {tensors!r}")
     if not all(isinstance(t, Tensor) for t in tensors):
@@ -170,3 +169,39 @@ def cat(tensors, dim=0):
 def stack(tensors, dim=0):
     dim = _check_joinable("stack", tensors, dim, new_axis=True)
     return Stack.apply(*tensors, dim=dim)
+
+
+# ---------------------------------------------------------------- the Tensor methods' logic
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return x.reshape(1)
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    middle = int(np.prod(x.shape[start:end + 1]))
+    return x.reshape(x.shape[:start] + (middle,) + x.shape[end + 1:])
+
+
+def transpose(x, dim0, dim1):
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return x.permute(*dims)
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return x.reshape(tuple(s for s in x.shape if s != 1))
+    dim = normalize_dim(dim, x.ndim, "squeeze")
+    return x.reshape(x.shape[:dim] + x.shape[dim + 1:] if x.shape[dim] == 1 else x.shape)
+
+
+def unsqueeze(x, dim):
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} "
+                         f"dimensions (expected {-x.ndim - 1} to {x.ndim})")
+    dim = dim % (x.ndim + 1)
+    return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def expand(x, shape):
+    """-1 keeps a dimension's size; new leading dimensions are added."""
+    padded = (1,) * (len(shape) - x.ndim) + x.shape
+    return BroadcastTo.apply(x, shape=tuple(old if new == -1 else new for old, new in zip(padded, shape)))

@@ -1,7 +1,6 @@
 """Elementwise functions y = f(x) with dL/dx = dL/dy * f'(x)."""
 import numpy as np
 
-from .. import backend
 from ..autograd import Function
 
 
@@ -64,24 +63,28 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """y = min(max(x, low), high);  y' = 1 inside [low, high], 0 where clipped."""
+    """y = min(max(x, low), high);  y' = 1 inside the range, 0 where clipped.
+
+    At the edges x = low or x = high, ``clamp`` passes the gradient (``edges="inclusive"``)
+    and ``hardtanh``/``relu6`` do not (``"exclusive"``), as in PyTorch."""
 
     @staticmethod
-    def forward(ctx, x, low=None, high=None):
+    def forward(ctx, x, low=None, high=None, edges="inclusive"):
         if low is None and high is None:
             raise ValueError("clip: expected at least one of min and max, got neither")
         ctx.save_for_backward(x)
-        ctx.low, ctx.high = low, high
+        ctx.low, ctx.high, ctx.inclusive = low, high, edges == "inclusive"
         return np.clip(x, low, high)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
+        above, below = (np.greater_equal, np.less_equal) if ctx.inclusive else (np.greater, np.less)
         inside = np.ones_like(x, dtype=bool)
         if ctx.low is not None:
-            inside &= x >= ctx.low
+            inside &= above(x, ctx.low)
         if ctx.high is not None:
-            inside &= x <= ctx.high
+            inside &= below(x, ctx.high)
         return grad * inside
 
 
@@ -121,29 +124,17 @@ class Sigmoid(Function):
         return grad * y * (1 - y)
 
 
-def _kernels():
-    from ..kernels import elementwise      # here, so that Numba loads on first use, not on import
-    return elementwise
-
-
-def _parallel_pays(x):
-    """Large float NumPy arrays with the Numba kernels selected (not CuPy, not the
-    reference path): below ~64k elements one NumPy pass beats a parallel launch."""
-    return type(x) is np.ndarray and x.size >= 2 ** 16 and x.dtype.kind == "f" \
-        and backend.active_kernels() == "numba"
-
-
 class ReLU(Function):
-    """y = max(x, 0);  y' = 1 for x > 0, else 0.  (Large CPU arrays take the same formula
-    as one parallel Numba pass, ``kernels/elementwise.py``.)"""
+    """y = max(x, 0);  y' = 1 for x > 0, else 0.  (On the CPU, large arrays take the same
+    formula as one parallel Numba pass: ``kernels/elementwise.py``.)"""
 
     @staticmethod
     def forward(ctx, x):
-        y = _kernels().relu(x) if _parallel_pays(x) else np.maximum(x, 0)
+        y = ctx.backend.relu(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_arrays
-        return _kernels().relu_backward(grad, y) if _parallel_pays(y) else grad * (y > 0)
+        return ctx.backend.relu_backward(grad, y)

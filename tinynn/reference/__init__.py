@@ -1,7 +1,17 @@
-"""Readable NumPy references for the hot ops: the formulas a lecture shows.
+"""The reference backend: readable NumPy for the hot ops, the formulas a lecture shows.
 
-``tinynn.reference.conv``, ``.pool`` and ``.batchnorm`` have the same function
-names and signatures as the fast kernels in ``tinynn.kernels``; the tests hold
-the two equal and ``tinynn.backend.use_kernels("reference")`` runs a whole
-network on these instead.
+It provides every function of the ``tinynn.backend.Backend`` protocol, as the fast
+backends in ``tinynn/kernels`` do; the tests hold the two equal, and
+``tinynn.backend.use_kernels("reference")`` runs a whole network on this one.
+
+    conv.py          convolution and its two gradients, loop over kernel offsets
+    pool.py          max and average pooling, loop over window offsets
+    batchnorm.py     batch statistics and the three-sum backward formula
+    elementwise.py   ReLU and erf
 """
+from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
+from .conv import conv2d_backward, conv2d_forward, conv2d_plan  # noqa: F401
+from .elementwise import erf, relu, relu_backward  # noqa: F401
+from .pool import (  # noqa: F401
+    avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
+)

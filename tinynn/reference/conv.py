@@ -17,6 +17,8 @@ The loops below run over the kernel offsets (m, n); each step handles every
 """
 import numpy as np
 
+from ..kernels.plan import ConvPlan
+
 
 def _pad(x, padding):
     (ph, pw) = padding
@@ -36,8 +38,8 @@ def _split_groups(out_channels, groups):
     return [(g, slice(g * k_per_group, (g + 1) * k_per_group)) for g in range(groups)]
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, keep_columns=False):
-    """``keep_columns`` exists for the kernels' signature; the reference has no columns to keep."""
+def convolve(x, weight, stride, padding, dilation, groups, out_hw):
+    """The forward formula, h = X * W (the bias is added by the engine)."""
     xp = _pad(x, padding)
     n, k = x.shape[0], weight.shape[0]
     p_per_group = weight.shape[1]
@@ -48,10 +50,11 @@ def conv2d_forward(x, weight, stride, padding, dilation, groups, out_hw, keep_co
             for nn in range(weight.shape[3]):
                 window = _window(xg, m, nn, out_hw, stride, dilation)
                 out[:, ks] += np.einsum("bpij,kp->bkij", window, weight[ks, :, m, nn])
-    return (out, None) if keep_columns else out
+    return out
 
 
-def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, groups, columns=None):
+def weight_gradient(grad, x, weight_shape, stride, padding, dilation, groups):
+    """∂L/∂W[k,p,m,n] = Σ_b Σ_i Σ_j ∂L/∂h[b,k,i,j] · X[b, p, i·s + m·d, j·s + n·d]."""
     xp = _pad(x, padding)
     out_hw = grad.shape[2:]
     p_per_group = weight_shape[1]
@@ -65,7 +68,8 @@ def conv2d_backward_weight(grad, x, weight_shape, stride, padding, dilation, gro
     return grad_weight
 
 
-def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, groups):
+def input_gradient(grad, weight, input_shape, stride, padding, dilation, groups):
+    """∂L/∂X[b, p, i·s + m·d, j·s + n·d] += Σ_k ∂L/∂h[b,k,i,j] · W[k,p,m,n]."""
     (ph, pw) = padding
     n, c, h, w = input_shape
     grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
@@ -80,12 +84,21 @@ def conv2d_backward_input(grad, weight, input_shape, stride, padding, dilation, 
     return grad_xp[:, :, ph:ph + h, pw:pw + w]
 
 
-def conv2d_backward(grad, x, weight, stride, padding, dilation, groups, need_input=True,
-                    need_weight=True, columns=None):
-    """Both gradients in one call (the kernels share work between them; here they are the
-    two formulas above)."""
-    grad_x = conv2d_backward_input(grad, weight, x.shape, stride, padding, dilation, groups) \
-        if need_input else None
-    grad_w = conv2d_backward_weight(grad, x, weight.shape, stride, padding, dilation, groups) \
-        if need_weight else None
+# ---------------------------------------------------------------- the Backend protocol
+def conv2d_plan(input_shape, weight_shape, dtype, stride, padding, dilation, groups, out_hw,
+                keep_columns):
+    """The reference has one algorithm, the formula, and keeps nothing for backward."""
+    return ConvPlan(tuple(stride), tuple(padding), tuple(dilation), int(groups), tuple(out_hw),
+                    algorithm="formula", keep_columns=False)
+
+
+def conv2d_forward(x, weight, plan):
+    return convolve(x, weight, plan.stride, plan.padding, plan.dilation, plan.groups,
+                    plan.out_hw), None
+
+
+def conv2d_backward(grad, x, weight, plan, columns, need_input, need_weight):
+    geometry = (plan.stride, plan.padding, plan.dilation, plan.groups)
+    grad_x = input_gradient(grad, weight, x.shape, *geometry) if need_input else None
+    grad_w = weight_gradient(grad, x, weight.shape, *geometry) if need_weight else None
     return grad_x, grad_w

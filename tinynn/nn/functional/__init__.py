@@ -1,13 +1,17 @@
-"""``tinynn.nn.functional``: every layer as a function (PyTorch's ``torch.nn.functional``)."""
+"""``tinynn.nn.functional``: every layer as a function (PyTorch's ``torch.nn.functional``),
+one family per file as in ``nn/modules``: linear, conv, padding, pooling, normalization,
+dropout, activation, loss."""
 from .activation import (  # noqa: F401
     relu, relu6, leaky_relu, sigmoid, tanh, silu, swish, mish, gelu, softmax, log_softmax,
     softplus, hardtanh,
 )
-from .linear import linear, dropout  # noqa: F401
+from .conv import conv2d  # noqa: F401
+from .dropout import dropout  # noqa: F401
+from .linear import linear  # noqa: F401
 from .loss import (  # noqa: F401
     mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, kl_div,
 )
-from .conv import conv2d, pad  # noqa: F401
-from .pooling import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .normalization import batch_norm  # noqa: F401
+from .padding import pad  # noqa: F401
+from .pooling import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401

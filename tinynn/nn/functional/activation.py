@@ -1,7 +1,9 @@
 """Activation functions: y = f(x) elementwise, with f'(x) for the backward pass.
 
-``inplace=True`` is accepted for PyTorch compatibility; tinynn always returns
-a new tensor (the values are the same).
+ReLU, sigmoid, tanh, clip and softmax are ops of the Tensor itself (``tinynn/ops``);
+the rest are written here, next to their functional form.  ``inplace=True`` is
+accepted for PyTorch compatibility; tinynn always returns a new tensor (the values
+are the same).
 """
 import math
 
@@ -9,8 +11,10 @@ import numpy as np
 
 from ...autograd import Function
 from ...ops import unary
-from ...ops.reduction import normalize_dim
-from ...tensor import Tensor
+from ...ops.softmax import log_softmax, softmax  # noqa: F401  (F.softmax is the op's function)
+
+__all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
+           "softmax", "log_softmax", "softplus", "hardtanh"]
 
 
 def relu(x, inplace=False):
@@ -27,28 +31,14 @@ def tanh(x):
     return unary.Tanh.apply(x)
 
 
-class Hardtanh(Function):
-    """y = clip(x, low, high);  y' = 1 strictly inside (low, high), 0 outside (PyTorch's edges)."""
-
-    @staticmethod
-    def forward(ctx, x, low, high):
-        ctx.save_for_backward(x)
-        ctx.low, ctx.high = low, high
-        return np.clip(x, low, high)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
-        return grad * ((x > ctx.low) & (x < ctx.high))
-
-
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
-    return Hardtanh.apply(x, min_val, max_val)
+    """y = clip(x, min_val, max_val);  y' = 1 strictly inside, 0 at and beyond the edges."""
+    return unary.Clip.apply(x, low=min_val, high=max_val, edges="exclusive")
 
 
 def relu6(x, inplace=False):
     """ReLU6(x) = min(max(0, x), 6), MobileNet's bounded ReLU."""
-    return Hardtanh.apply(x, 0.0, 6.0)
+    return hardtanh(x, 0.0, 6.0)
 
 
 class LeakyReLU(Function):
@@ -147,8 +137,7 @@ class GELU(Function):
         ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_gelu_inner(x)))
-        from ...kernels.elementwise import erf
-        return 0.5 * x * (1 + erf(x / np.asarray(math.sqrt(2), dtype=x.dtype)))
+        return 0.5 * x * (1 + ctx.backend.erf(x / np.asarray(math.sqrt(2), dtype=x.dtype)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -157,8 +146,7 @@ class GELU(Function):
             t = np.tanh(_gelu_inner(x))
             du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        from ...kernels.elementwise import erf
-        cdf = 0.5 * (1 + erf(x / np.asarray(math.sqrt(2), dtype=x.dtype)))
+        cdf = 0.5 * (1 + ctx.backend.erf(x / np.asarray(math.sqrt(2), dtype=x.dtype)))
         pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return grad * (cdf + x * pdf)
 
@@ -171,61 +159,3 @@ def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: expected approximate='none' or 'tanh', got {approximate!r}")
     return GELU.apply(x, approximate)
-
-
-class Softmax(Function):
-    """y_i = e^(x_i - max) / Σ_j e^(x_j - max);  dL/dx = y (g - Σ_j g_j y_j)."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        e = np.exp(x - x.max(axis=dim, keepdims=True))
-        y = e / e.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return y * (grad - (grad * y).sum(axis=ctx.dim, keepdims=True))
-
-
-def log_softmax_array(x, axis):
-    """log softmax on an array, shifted by the maximum so that e^x never overflows."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-class LogSoftmax(Function):
-    """y_i = x_i - log Σ_j e^(x_j) (shifted by the max for stability);
-    dL/dx = g - softmax(x) Σ_j g_j."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = log_softmax_array(x, dim)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return grad - np.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
-
-
-def _softmax_dim(x, dim, op):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if dim is None:
-        dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
-    return normalize_dim(dim, x.ndim, op)
-
-
-def softmax(x, dim=None):
-    return Softmax.apply(x, _softmax_dim(x, dim, "softmax"))
-
-
-def log_softmax(x, dim=None):
-    return LogSoftmax.apply(x, _softmax_dim(x, dim, "log_softmax"))

@@ -1,7 +1,9 @@
 """Loss functions, written as the documents and PyTorch's documentation state them.
 
-Each loss is composed from differentiable ops (log-softmax, indexing, sums),
-so its gradient comes from autograd and is checked like any other op.
+Most losses are composed from differentiable ops (log-softmax, indexing, sums), so
+their gradient comes from autograd and is checked like any other op.  The common case of
+cross-entropy (logits (N, C), class indices, mean) is one op with its own backward,
+``SoftmaxCrossEntropy``: (softmax - onehot) / N in a single pass.
 
 - MSE:           L = 1/N Σ (y - ŷ)²
 - cross-entropy: L = -1/N Σ_i Σ_j y_ij log softmax(x)_ij   (y one-hot, or a class index)
@@ -11,8 +13,11 @@ import numpy as np
 
 from ...autograd import Function
 from ...device import move_array
-from ...tensor import Tensor, _lift
-from .activation import log_softmax, log_softmax_array
+from ...ops.softmax import log_softmax, log_softmax_array
+from ...tensor import Tensor, lift
+
+__all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -39,7 +44,7 @@ def _check_same_shape(op, input, target):
 
 
 def _float_target(op, target, input):
-    target = _lift(target, input)
+    target = lift(target, input)
     if target.dtype.kind != "f":
         target = target.to(input.dtype)
     _check_same_shape(op, input, target)
@@ -122,7 +127,7 @@ def _reduce_rows(per_row, row_weight, target, reduction):
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """L_i = -w[y_i] · input[i, y_i]; 'mean' divides by Σ_i w[y_i] over the non-ignored i."""
     _check_reduction("nll_loss", reduction)
-    target = _lift(target, input)
+    target = lift(target, input)
     _check_class_targets("nll_loss", input, target)
     rows, safe, _, _, row_weight = _rows_and_weights("nll_loss", input, target, weight, ignore_index)
     picked = rows[Tensor(np.arange(len(safe)), device=input.device), Tensor(safe, device=input.device)]
@@ -172,7 +177,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got {label_smoothing}")
-    target = _lift(target, input)
+    target = lift(target, input)
     if (input.ndim == 2 and target.dtype.kind in "iu" and weight is None and reduction == "mean"
             and label_smoothing == 0.0):
         _check_class_targets("cross_entropy", input, target)

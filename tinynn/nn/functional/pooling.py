@@ -1,13 +1,17 @@
 """Max, average and adaptive average pooling (PyTorch's signatures and defaults).
 
-The arithmetic is in ``tinynn.reference.pool`` (readable) and
-``tinynn.kernels.pool`` (Numba), which have the same function names.
+    max:  y[b,c,i,j] = max over the window;   ∂L/∂X = ∂L/∂y at the window's maximum
+    avg:  y[b,c,i,j] = Σ window / |window|;   ∂L/∂X = ∂L/∂y / |window| over the window
+
+The arithmetic runs in the backend (``tinynn/backend.py``): ``tinynn/reference/pool.py``
+(readable) or ``kernels/pool.py`` (Numba), which have the same function names.
 """
 import numpy as np
 
-from ... import backend
 from ...autograd import Function
-from .conv import check_4d, check_positive, output_size, pair
+from ..modules.utils import check_4d, check_positive, output_size, pair
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -35,21 +39,20 @@ class MaxPool2d(Function):
     """y = max of each window;  ∂L/∂X is ∂L/∂y at the window's (first) maximum, 0 elsewhere."""
 
     @staticmethod
-    def forward(ctx, x, geometry, impl):
-        out, index = impl.max_pool2d_forward(x, *geometry)
-        ctx.index, ctx.shape, ctx.impl = index, x.shape, impl
+    def forward(ctx, x, geometry):
+        out, index = ctx.backend.max_pool2d_forward(x, *geometry)
+        ctx.index, ctx.shape = index, x.shape
         return out, index
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.impl.max_pool2d_backward(grad, ctx.index, ctx.shape)
+        return ctx.backend.max_pool2d_backward(grad, ctx.index, ctx.shape)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     geometry = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    out, index = MaxPool2d.apply(input, geometry=geometry,
-                                 impl=backend.implementation("pool", input.device))
+    out, index = MaxPool2d.apply(input, geometry=geometry)
     return (out, index) if return_indices else out
 
 
@@ -57,15 +60,15 @@ class AvgPool2d(Function):
     """y = mean of each window;  ∂L/∂X[e] = Σ over windows containing e of ∂L/∂y / |window|."""
 
     @staticmethod
-    def forward(ctx, x, geometry, impl):
-        ctx.shape, ctx.geometry, ctx.impl = x.shape, geometry, impl
-        return impl.avg_pool2d_forward(x, *geometry)
+    def forward(ctx, x, geometry):
+        ctx.shape, ctx.geometry = x.shape, geometry
+        return ctx.backend.avg_pool2d_forward(x, *geometry)
 
     @staticmethod
     def backward(ctx, grad):
         kernel, stride, padding, _, include_pad, override = ctx.geometry
-        return ctx.impl.avg_pool2d_backward(np.ascontiguousarray(grad), ctx.shape, kernel, stride,
-                                            padding, include_pad, override)
+        return ctx.backend.avg_pool2d_backward(np.ascontiguousarray(grad), ctx.shape, kernel, stride,
+                                               padding, include_pad, override)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -75,8 +78,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"avg_pool2d: expected divisor_override > 0, got {divisor_override}")
     geometry = (kernel, stride, padding, out_hw, count_include_pad, divisor_override)
-    return AvgPool2d.apply(input, geometry=geometry,
-                           impl=backend.implementation("pool", input.device))
+    return AvgPool2d.apply(input, geometry=geometry)
 
 
 def _adaptive_bins(size, out):

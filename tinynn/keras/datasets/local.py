@@ -1,4 +1,5 @@
-"""``keras.datasets``-style loaders on local files (this engine never downloads silently).
+"""What the ``keras.datasets`` loaders share: where to look for local files, and Keras'
+array conventions (this engine never downloads silently).
 
 ``mnist.load_data()`` returns ``(x_train, y_train), (x_test, y_test)`` as Keras does:
 uint8 images (N, 28, 28) and int labels.  Files are looked up in ``path``, then in
@@ -8,14 +9,10 @@ notice says so.  ``cifar10.load_data()`` reads the binary version.
 """
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from .. import data
-
-__all__ = ["mnist", "fashion_mnist", "cifar10"]
-
+from ... import data
 
 def _candidates(path, name):
     found = [Path(path)] if path else []
@@ -30,7 +27,7 @@ def _to_keras(images, labels):
     return (images[:, 0] * 255).round().astype(np.uint8), labels
 
 
-def _load_idx(name, loader, path):
+def load_idx(name, loader, path):
     searched = _candidates(path, name)
     for root in searched:
         try:
@@ -49,7 +46,7 @@ def _load_idx(name, loader, path):
         f"path= or set TINYNN_DATA to a folder with a {name}/ subfolder")
 
 
-def _load_cifar10(path=None):
+def load_cifar10(path=None):
     searched = _candidates(path, "cifar10")
     for root in searched:
         try:
@@ -63,7 +60,3 @@ def _load_cifar10(path=None):
         f"{', '.join(map(str, searched)) or 'any folder'}; pass path= or set TINYNN_DATA")
 
 
-mnist = SimpleNamespace(load_data=lambda path=None: _load_idx("mnist", data.load_mnist, path))
-fashion_mnist = SimpleNamespace(
-    load_data=lambda path=None: _load_idx("fashion_mnist", data.load_fashion_mnist, path))
-cifar10 = SimpleNamespace(load_data=_load_cifar10)

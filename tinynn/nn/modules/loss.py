@@ -1,5 +1,5 @@
 """Loss layers: Modules that hold a loss's options and call ``nn.functional``."""
-from . import functional as F
+from .. import functional as F
 from .module import Module
 
 

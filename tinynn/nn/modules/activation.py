@@ -1,5 +1,5 @@
 """Activation layers: thin Modules around ``nn.functional``."""
-from . import functional as F
+from .. import functional as F
 from .module import Module
 
 

@@ -1,0 +1,25 @@
+"""The CPU backend: every function of the ``tinynn.backend.Backend`` protocol, on NumPy
+arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix products.
+
+    convolution      plan.py chooses; conv.py runs it with the primitives below
+    pooling          pool.py
+    batch norm       batchnorm.py
+    ReLU, erf        elementwise.py
+"""
+from functools import partial
+
+from . import conv, depthwise, im2col, plan, winograd
+from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
+from .elementwise import erf, relu, relu_backward  # noqa: F401
+from .pool import (  # noqa: F401
+    avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
+)
+
+PRIMITIVES = conv.Primitives(
+    im2col=im2col.im2col, col2im=im2col.col2im, depthwise_forward=depthwise.forward,
+    depthwise_backward_input=depthwise.backward_input,
+    depthwise_backward_weight=depthwise.backward_weight, winograd=winograd)
+
+conv2d_plan = partial(plan.plan_conv2d, features=plan.CPU_FEATURES)
+conv2d_forward = partial(conv.conv2d_forward, primitives=PRIMITIVES)
+conv2d_backward = partial(conv.conv2d_backward, primitives=PRIMITIVES)

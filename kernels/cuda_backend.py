@@ -1,0 +1,38 @@
+"""The CUDA backend: every function of the ``tinynn.backend.Backend`` protocol, on CuPy
+arrays (or, under Numba's simulator, NumPy arrays standing in for GPU memory).  Numba
+CUDA kernels do the gathers and the per-channel loops; cuBLAS does the matrix products.
+
+    convolution      plan.py chooses (no Winograd, no batch-in-columns here);
+                     conv.py runs it with the CUDA primitives of cuda_conv.py
+    pooling          cuda_pool.py
+    batch norm       cuda_batchnorm.py
+    ReLU             NumPy's formula, which CuPy runs on the GPU (elementwise.py)
+"""
+from functools import partial
+
+import numpy as np
+
+from . import conv, cuda_conv, plan
+from .cuda_batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
+from .cuda_pool import (  # noqa: F401
+    avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
+)
+from .elementwise import erf as _host_erf
+from .elementwise import relu, relu_backward  # noqa: F401
+
+PRIMITIVES = conv.Primitives(
+    im2col=cuda_conv.im2col, col2im=cuda_conv.col2im, depthwise_forward=cuda_conv.depthwise_forward,
+    depthwise_backward_input=cuda_conv.depthwise_backward_input,
+    depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None)
+
+conv2d_plan = partial(plan.plan_conv2d, features=plan.CUDA_FEATURES)
+conv2d_forward = partial(conv.conv2d_forward, primitives=PRIMITIVES)
+conv2d_backward = partial(conv.conv2d_backward, primitives=PRIMITIVES)
+
+
+def erf(x):
+    """The error function: CuPy's on a GPU, the CPU ufunc on the simulator's host arrays."""
+    if isinstance(x, np.ndarray):
+        return _host_erf(x)
+    from cupyx.scipy.special import erf as gpu_erf
+    return gpu_erf(x)

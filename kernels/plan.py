@@ -1,0 +1,75 @@
+"""Which algorithm runs a convolution: chosen once per call and recorded for backward.
+
+The engine asks its backend for a plan in the forward pass (``conv2d_plan``) and hands
+the same plan to the backward pass, so forward, ∂L/∂X and ∂L/∂W always agree on the
+algorithm.  The CPU and the CUDA backends both plan here, each saying what its device
+offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
+
+    algorithm                  when                                          where
+    depthwise                  groups = channels (MobileNetV2)               depthwise.py / cuda_conv.py
+    depthwise_channels_last    … and output planes at most 8 wide            depthwise.py
+    winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
+    pointwise                  1×1 without padding: no im2col at all         conv.py
+    batch_in_columns           ≤ 16 output channels (LeNet): one GEMM a pass  conv.py + im2col.py
+    im2col                     everything else: one GEMM per image           conv.py + im2col.py
+"""
+from collections import namedtuple
+
+ConvPlan = namedtuple("ConvPlan", "stride padding dilation groups out_hw algorithm keep_columns")
+Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise")
+
+CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True)
+CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False)
+
+# Winograd F(2×2, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and
+# ∂L/∂W: ResNet18's 3×3 layers 1.4-2.6× faster, the Keras CNNs' 32/64-channel layers
+# 1.1-2.3×; with 1-3 input channels the transforms outweigh the GEMM (2× slower).
+WINOGRAD_MIN_CHANNELS = 16
+
+# With few output channels (LeNet's 6 and 16) the per-image GEMMs are so thin that BLAS
+# runs them at a fifth of its peak; one GEMM over the batch (LeNet's conv2: forward
+# 1.09 → 0.56 ms, ∂L/∂W 1.40 → 0.69, ∂L/∂X 1.14 → 0.62).  With 32 output channels the
+# transposing copies cost more than that saves (1.30 → 1.72 ms).
+BATCH_IN_COLUMNS_MAX_CHANNELS = 16
+
+# Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
+# (forward + both gradients): 2×2 and 4×4 planes 3-5× faster than planar, 8×8 2×,
+# 16×16 even, 32×32 planar 2× faster.
+CHANNELS_LAST_MAX_WIDTH = 8
+
+# The im2col matrix is C·KH·KW times the input; keeping it from the forward pass saves
+# the weight gradient a second im2col (~15 % of a LeNet step) when it is this small.
+# The price is memory: a LeNet/Keras-CNN step peaks ~2× PyTorch's (tens of MB).
+KEEP_COLUMNS_BYTES = 16 * 2 ** 20
+
+
+def plan_conv2d(input_shape, weight_shape, dtype, stride, padding, dilation, groups, out_hw,
+                keep_columns, features):
+    """The ConvPlan for one call.  ``keep_columns`` asks to keep im2col's matrix for ∂L/∂W
+    (the engine asks when the weight needs a gradient); it is kept only when small."""
+    algorithm = _algorithm(input_shape[1], weight_shape, padding, stride, dilation, groups,
+                           out_hw, features)
+    columns_bytes = input_shape[0] * input_shape[1] * weight_shape[2] * weight_shape[3] \
+        * out_hw[0] * out_hw[1] * dtype.itemsize
+    keep = bool(keep_columns) and algorithm in ("im2col", "batch_in_columns", "pointwise") \
+        and columns_bytes <= KEEP_COLUMNS_BYTES
+    return ConvPlan(tuple(stride), tuple(padding), tuple(dilation), int(groups), tuple(out_hw),
+                    algorithm, keep)
+
+
+def _algorithm(channels, weight_shape, padding, stride, dilation, groups, out_hw, features):
+    out_channels, kernel_hw = weight_shape[0], tuple(weight_shape[2:])
+    if groups > 1 and groups == channels:
+        narrow = out_channels == channels and out_hw[1] <= CHANNELS_LAST_MAX_WIDTH
+        return "depthwise_channels_last" if narrow and features.channels_last_depthwise \
+            else "depthwise"
+    if features.winograd and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS \
+            and kernel_hw == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \
+            and groups == 1 and max(padding) <= 1:
+        # Padding 2 surrounds every plane with a zero border the tiles spend their work on.
+        return "winograd"
+    if kernel_hw == (1, 1) and tuple(padding) == (0, 0):
+        return "pointwise"
+    if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
+        return "batch_in_columns"
+    return "im2col"

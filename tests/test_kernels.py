@@ -1,0 +1,217 @@
+"""Every Numba CPU kernel equal to the readable NumPy reference, array to array, through
+the Backend protocol that the engine calls (``tinynn/backend.py``).
+
+Convolution is checked for every algorithm the planner can pick, each one forced on every
+hypothesis-generated configuration it applies to, not only on the shapes where the
+planner happens to choose it."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tinynn import reference
+from tinynn.kernels import cpu_backend, plan as planner
+from strategies import conv_arrays, conv_config, geometry, pool_config
+
+TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
+
+
+def _plan(cfg, dtype, algorithm=None, keep_columns=False):
+    plan = cpu_backend.conv2d_plan(cfg["x_shape"], cfg["w_shape"], np.dtype(dtype), *geometry(cfg),
+                                   cfg["out_hw"], keep_columns)
+    return plan if algorithm is None else plan._replace(algorithm=algorithm)
+
+
+def _run_conv(backend, x, w, g, plan):
+    """(out, ∂L/∂X, ∂L/∂W) by one backend, with whatever columns its forward pass kept."""
+    out, columns = backend.conv2d_forward(x, w, plan)
+    grad_x, grad_w = backend.conv2d_backward(g, x, w, plan, columns, True, True)
+    return out, grad_x, grad_w
+
+
+def _assert_conv_equals_reference(cfg, dtype, plan, tolerance=None):
+    x, w, g = conv_arrays(cfg, dtype)
+    fast = _run_conv(cpu_backend, x, w, g, plan)
+    expected = _run_conv(reference, x, w, g, reference.conv2d_plan(
+        x.shape, w.shape, x.dtype, *geometry(cfg), cfg["out_hw"], False))
+    for name, mine, theirs in zip(("forward", "∂L/∂X", "∂L/∂W"), fast, expected):
+        assert mine.dtype == dtype and mine.shape == theirs.shape, name
+        np.testing.assert_allclose(mine, theirs, **(tolerance or TOLERANCE[dtype]), err_msg=name)
+
+
+# ------------------------------------------------------------------ convolution, every algorithm
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(cfg=conv_config(), keep_columns=st.booleans())
+def test_conv_as_planned_equals_reference(dtype, cfg, keep_columns):
+    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, keep_columns=keep_columns))
+
+
+@pytest.mark.parametrize("algorithm, max_groups", [("im2col", 4), ("batch_in_columns", 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=st.data(), keep_columns=st.booleans())
+def test_conv_gemm_algorithms_equal_reference(algorithm, max_groups, dtype, data, keep_columns):
+    """im2col handles every grouped convolution; batch_in_columns every ungrouped one."""
+    cfg = data.draw(conv_config(max_groups=max_groups))
+    plan = _plan(cfg, dtype, algorithm)._replace(keep_columns=keep_columns)
+    _assert_conv_equals_reference(cfg, dtype, plan)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(cfg=conv_config())
+def test_pointwise_convolution_equals_reference(dtype, cfg):
+    """1×1 unpadded kernels, any stride and groups: no im2col at all."""
+    cfg = dict(cfg, w_shape=cfg["w_shape"][:2] + (1, 1), padding=(0, 0), dilation=(1, 1))
+    cfg["out_hw"] = tuple((s - 1) // st_ + 1 for s, st_ in zip(cfg["x_shape"][2:], cfg["stride"]))
+    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, "pointwise"))
+
+
+@pytest.mark.parametrize("layout, multipliers", [("depthwise", [1, 2, 3]),
+                                                 ("depthwise_channels_last", [1])])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=st.data())
+def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, dtype, data):
+    """The planner picks the layout by plane width; each is held to the reference on every
+    shape (channels last only with one output channel per input channel)."""
+    cfg = data.draw(conv_config(depthwise_multipliers=multipliers))
+    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, layout))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(n=st.integers(1, 2), c=st.integers(1, 4), k=st.integers(1, 4), h=st.integers(1, 9),
+       w=st.integers(1, 9), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)))
+def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
+    """Odd and even output sizes (edge tiles), paddings 0-2, forward and both gradients,
+    together and alone (the backward pass computes only what is asked)."""
+    out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
+    assume(min(out_hw) >= 1)
+    cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c, 3, 3), stride=(1, 1), padding=padding,
+               dilation=(1, 1), groups=1, out_hw=out_hw)
+    plan = _plan(cfg, dtype, "winograd")
+    _assert_conv_equals_reference(cfg, dtype, plan)
+    x, weight, g = conv_arrays(cfg, dtype)
+    both = cpu_backend.conv2d_backward(g, x, weight, plan, None, True, True)
+    only_x = cpu_backend.conv2d_backward(g, x, weight, plan, None, True, False)
+    only_w = cpu_backend.conv2d_backward(g, x, weight, plan, None, False, True)
+    assert only_x[1] is None and only_w[0] is None
+    np.testing.assert_array_equal(only_x[0], both[0])
+    np.testing.assert_array_equal(only_w[1], both[1])
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding", [
+    ((2, 8, 4, 4), (17, 8, 3, 3), 1, 1),       # 16 positions: whole-batch GEMMs for both grads
+    ((2, 3, 8, 8), (17, 3, 3, 3), 1, 1),       # 64 positions: whole-batch ∂L/∂W, per-image ∂L/∂X
+    ((2, 3, 12, 11), (17, 3, 3, 3), 1, 0),     # 90 positions: per-image GEMMs
+])
+def test_im2col_gemm_batching_equals_reference(x_shape, w_shape, stride, padding):
+    """The per-image GEMMs switch to one batched GEMM for images with few output positions."""
+    out_hw = tuple((s + 2 * padding - 3) // stride + 1 for s in x_shape[2:])
+    cfg = dict(x_shape=x_shape, w_shape=w_shape, stride=(stride,) * 2, padding=(padding,) * 2,
+               dilation=(1, 1), groups=1, out_hw=out_hw)
+    assert _plan(cfg, np.float64).algorithm == "im2col"
+    _assert_conv_equals_reference(cfg, np.float64, _plan(cfg, np.float64))
+
+
+# ------------------------------------------------------------------ the planner
+def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), keep=False,
+             features=planner.CPU_FEATURES):
+    return planner.plan_conv2d(x_shape, w_shape, np.dtype(np.float32), (stride,) * 2, (padding,) * 2,
+                               (1, 1), groups, out_hw, keep, features)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kwargs,cpu,cuda", [
+    ((8, 32, 8, 8), (32, 1, 3, 3), dict(groups=32, out_hw=(8, 8)), "depthwise_channels_last", "depthwise"),
+    ((8, 32, 16, 16), (32, 1, 3, 3), dict(groups=32, out_hw=(16, 16)), "depthwise", "depthwise"),
+    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "winograd", "im2col"),
+    ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "batch_in_columns", "im2col"),
+    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "batch_in_columns", "im2col"),
+    ((8, 32, 8, 8), (64, 32, 1, 1), dict(stride=2), "pointwise", "pointwise"),
+    ((8, 3, 8, 8), (32, 3, 5, 5), {}, "im2col", "im2col"),
+])
+def test_planner_picks_one_algorithm_per_shape_and_device(x_shape, w_shape, kwargs, cpu, cuda):
+    assert _planned(x_shape, w_shape, **kwargs).algorithm == cpu
+    assert _planned(x_shape, w_shape, features=planner.CUDA_FEATURES, **kwargs).algorithm == cuda
+
+
+def test_planner_keeps_columns_only_when_asked_small_and_there_are_any():
+    assert _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=True).keep_columns
+    assert not _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=False).keep_columns
+    assert not _planned((8, 16, 8, 8), (16, 16, 3, 3), padding=1, keep=True).keep_columns  # winograd
+    huge = (512, 64, 64, 64)
+    assert not _planned(huge, (64, 64, 3, 3), padding=2, out_hw=(64, 64), keep=True).keep_columns
+
+
+# ------------------------------------------------------------------ pooling, batch norm, elementwise
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(cfg=pool_config())
+def test_max_pool_kernel_equals_reference(dtype, cfg):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(cfg["shape"]).astype(dtype)
+    x[..., ::2, :] = x.max()                    # plant ties
+    x[0, 0, -1, 0] = np.nan                     # and a NaN, which wins its windows
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["out_hw"])
+    fast, fast_index = cpu_backend.max_pool2d_forward(x, *args)
+    ref, ref_index = reference.max_pool2d_forward(x, *args)
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(fast_index, ref_index)
+    g = rng.standard_normal(fast.shape).astype(dtype)
+    np.testing.assert_allclose(cpu_backend.max_pool2d_backward(g, fast_index, x.shape),
+                               reference.max_pool2d_backward(g, ref_index, x.shape),
+                               **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(cfg=pool_config(dilated=False))
+def test_avg_pool_kernel_equals_reference(dtype, cfg):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(cfg["shape"]).astype(dtype)
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
+    options = (cfg["include_pad"], cfg["override"])
+    fast = cpu_backend.avg_pool2d_forward(x, *args, cfg["out_hw"], *options)
+    ref = reference.avg_pool2d_forward(x, *args, cfg["out_hw"], *options)
+    assert fast.dtype == dtype
+    np.testing.assert_allclose(fast, ref, **TOLERANCE[dtype])
+    g = rng.standard_normal(fast.shape).astype(dtype)
+    np.testing.assert_allclose(cpu_backend.avg_pool2d_backward(g, x.shape, *args, *options),
+                               reference.avg_pool2d_backward(g, x.shape, *args, *options),
+                               **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 6)))
+def test_batch_norm_kernel_equals_reference(dtype, shape):
+    if shape[0] * shape[2] < 2:
+        shape = (2,) + shape[1:]
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    fast = cpu_backend.batch_norm_forward(x, w, b, 1e-5)
+    ref = reference.batch_norm_forward(x, w, b, 1e-5)
+    for mine, theirs in zip(fast, ref):
+        np.testing.assert_allclose(mine, theirs, **TOLERANCE[dtype])
+    g = rng.standard_normal(shape).astype(dtype)
+    invstd = (1 / np.sqrt(ref[2] + 1e-5)).astype(dtype)
+    for mine, theirs in zip(cpu_backend.batch_norm_backward(g, x, ref[1], invstd, w),
+                            reference.batch_norm_backward(g, x, ref[1], invstd, w)):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE[dtype]["rtol"] * 10,
+                                   atol=TOLERANCE[dtype]["atol"] * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [9, 70_000])
+def test_relu_and_erf_kernels_equal_reference(dtype, size):
+    """Below 64k elements the CPU backend keeps NumPy's formula, above it runs one parallel
+    Numba pass: both sizes, NaN and infinities included."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(size).astype(dtype) * 3
+    x[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    g = rng.standard_normal(size).astype(dtype)
+    g[5:8] = [np.inf, np.nan, -np.inf]
+    y = cpu_backend.relu(x)
+    np.testing.assert_array_equal(y, reference.relu(x))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(cpu_backend.relu_backward(g, y), reference.relu_backward(g, y))
+    finite = np.nan_to_num(x[:1000], nan=0.5)
+    erf = cpu_backend.erf(finite)
+    assert erf.dtype == dtype
+    np.testing.assert_allclose(erf, reference.erf(finite), **TOLERANCE[dtype])

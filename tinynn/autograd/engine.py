@@ -1,0 +1,96 @@
+"""``backward()``: accumulate d(root)/d(leaf) into every leaf's ``.grad``.
+
+The graph is the chain of ``Node``s that ``Function.apply`` recorded.  The engine
+orders the tensors so that each comes after everything computed from it, then walks
+that order once: each node's ``backward`` turns its output gradient into its inputs'
+gradients (the chain rule), and gradients reaching a tensor along several paths add up.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import check_finite, mode
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def topological_order(root):
+    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._node is not None:
+            stack.extend((t, False) for t in tensor._node.inputs
+                         if t is not None and t.requires_grad and id(t) not in visited)
+    return order
+
+
+def _seed(root, gradient):
+    """The gradient that starts the walk: 1 for a scalar, else the caller's ``gradient``."""
+    if gradient is None:
+        if root.numel() != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs; got a tensor "
+                f"of shape {root.shape}. Pass gradient= with that shape, or reduce it first "
+                f"(e.g. loss.sum()).")
+        return np.ones_like(root._array)
+    seed = gradient._array if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if seed.shape != root.shape:
+        raise RuntimeError(f"backward: gradient must have the output's shape {root.shape}, "
+                           f"got {seed.shape}")
+    return seed.astype(root.dtype, copy=False)
+
+
+def backward(root, gradient=None, retain_graph: bool = False):
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                           "(did you create it under no_grad() or forget requires_grad=True?)")
+    grads = {id(root): _seed(root, gradient)}
+    for tensor in reversed(topological_order(root)):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        node = tensor._node
+        if node is None or tensor._retains_grad:
+            tensor._accumulate_grad(grad)
+        if node is None:
+            continue
+        ctx = node.ctx
+        if ctx.released:
+            raise RuntimeError(
+                f"backward: trying to backward through {node.name()} a second time; its saved "
+                f"arrays were freed. Pass retain_graph=True to the first backward call.")
+        input_grads = node.function.backward(ctx, grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if not retain_graph:
+            ctx.saved_arrays = ()
+            ctx.released = True
+        for parent, parent_grad in zip(node.inputs, input_grads):
+            if parent is None or parent_grad is None or not parent.requires_grad:
+                continue
+            if mode.anomaly:
+                check_finite(parent_grad, node.name(), "backward")
+            parent_grad = unbroadcast(parent_grad, parent.shape)
+            if id(parent) in grads:
+                grads[id(parent)] = grads[id(parent)] + parent_grad
+            else:
+                grads[id(parent)] = parent_grad

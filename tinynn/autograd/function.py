@@ -1,0 +1,112 @@
+"""``Function``: one differentiable op, its ``Context`` and the graph ``Node`` it records.
+
+``Function.apply`` unwraps tensors into arrays, runs ``forward`` and, when gradients are
+wanted, records a :class:`Node` so that ``Tensor.backward`` can walk the graph in reverse.
+``forward`` and ``backward`` see arrays, not tensors, so the graph is recorded once per op
+and never for the backward pass itself (first-order gradients only, as in a lecture on
+backpropagation).
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..device import CPU
+from ..tensor import Tensor
+from .grad_mode import check_finite, mode
+
+
+class Context:
+    """Scratch space shared by one op's forward and backward, and the op's backend."""
+
+    __slots__ = ("saved_arrays", "needs_input_grad", "released", "device", "_backend", "__dict__")
+
+    def __init__(self, needs_input_grad, device):
+        self.needs_input_grad = needs_input_grad
+        self.saved_arrays = ()
+        self.released = False
+        self.device = device
+        self._backend = None
+
+    def save_for_backward(self, *arrays):
+        self.saved_arrays = arrays
+
+    @property
+    def saved_tensors(self):  # PyTorch's name for the same thing
+        return self.saved_arrays
+
+    @property
+    def backend(self) -> backend.Backend:
+        """The functions that compute hot ops on this op's device (``tinynn/backend.py``),
+        looked up once, so that backward runs where forward ran."""
+        if self._backend is None:
+            self._backend = backend.for_device(self.device)
+        return self._backend
+
+
+class Node:
+    """One recorded op in the graph: which Function, its context and its inputs."""
+
+    __slots__ = ("function", "ctx", "inputs")
+
+    def __init__(self, function, ctx, inputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs  # the Tensor arguments in call order; None for non-tensors
+
+    def name(self) -> str:
+        return self.function.__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses write ``forward(ctx, *args)`` on arrays and return one array,
+    or a tuple whose first entry is the differentiable result and the rest
+    are returned as constant tensors (for example max-pooling indices).
+    ``backward(ctx, grad)`` returns one gradient per positional argument
+    (``None`` where there is none).  The engine sums a gradient over
+    broadcast dimensions, so ``backward`` may return it in the broadcast shape.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        device = None
+        arrays = []
+        needs = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                if device is None:
+                    device = arg.device
+                elif arg.device != device:
+                    raise RuntimeError(
+                        f"{cls.__name__}: expected all tensors on one device, "
+                        f"got {device} and {arg.device}")
+                arrays.append(arg._array)
+                needs.append(arg.requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
+        record = mode.grad_enabled and any(needs)
+        ctx = Context(tuple(needs), device or CPU)
+        result = cls.forward(ctx, *arrays, **kwargs)
+        extras = ()
+        if isinstance(result, tuple):
+            result, *extras = result
+        if mode.anomaly:
+            check_finite(result, cls.__name__, "forward")
+        out = Tensor._wrap(result, device, requires_grad=record)
+        if record:
+            out._node = Node(cls, ctx, tuple(a if isinstance(a, Tensor) else None for a in args))
+        if extras:
+            return (out, *(Tensor._wrap(e, device) for e in extras))
+        return out

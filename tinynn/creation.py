@@ -1,0 +1,126 @@
+"""Creating tensors: ``tensor``, ``zeros``, ``randn``, ``arange`` and the rest of PyTorch's
+constructors, plus ``cat``, ``stack`` and ``where``.  Random ones draw from tinynn's one
+seeded generator (``tinynn.manual_seed``)."""
+import numbers
+
+import numpy as np
+
+from . import random as _random
+from .dtypes import DEFAULT_FLOAT, int64
+from .ops import arithmetic, shape
+from .tensor import Tensor, lift, shape_arg
+
+__all__ = [
+    "tensor", "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "randn", "rand",
+    "randint", "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "cat", "stack",
+    "where", "maximum", "minimum",
+]
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """``torch.tensor``: copies ``data``; floats become float32, ints int64, arrays keep their dtype."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def _make(array, dtype, requires_grad, device):
+    array = array.astype(np.dtype(dtype) if dtype is not None else DEFAULT_FLOAT, copy=False)
+    return Tensor(array, requires_grad=requires_grad, device=device)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _make(np.zeros(shape_arg(size)), dtype, requires_grad, device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _make(np.ones(shape_arg(size)), dtype, requires_grad, device)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None and isinstance(fill_value, numbers.Integral) and not isinstance(fill_value, bool):
+        dtype = int64
+    return _make(np.full(shape_arg((size,)), fill_value), dtype, requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _make(np.eye(n, m), dtype, requires_grad, device)
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None):
+    return _make(_random.generator().standard_normal(shape_arg(size)), dtype, requires_grad, device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None):
+    return _make(_random.generator().random(shape_arg(size)), dtype, requires_grad, device)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    values = _random.generator().integers(low, high, size=shape_arg((size,)))
+    return _make(values, dtype or int64, False, device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is None:
+        dtype = int64 if values.dtype.kind in "iu" else DEFAULT_FLOAT
+    return _make(values, dtype, requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _make(np.linspace(start, end, steps), dtype, requires_grad, device)
+
+
+def _like(function, other, dtype, requires_grad, device, *args):
+    return function(*args, *other.shape, dtype=dtype or other.dtype, requires_grad=requires_grad,
+                    device=device or other.device)
+
+
+def zeros_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(zeros, other, dtype, requires_grad, device)
+
+
+def ones_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(ones, other, dtype, requires_grad, device)
+
+
+def randn_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(randn, other, dtype, requires_grad, device)
+
+
+def rand_like(other, dtype=None, requires_grad=False, device=None):
+    return _like(rand, other, dtype, requires_grad, device)
+
+
+def full_like(other, fill_value, dtype=None, requires_grad=False, device=None):
+    return full(other.shape, fill_value, dtype=dtype or other.dtype, requires_grad=requires_grad,
+                device=device or other.device)
+
+
+def cat(tensors, dim=0):
+    return shape.cat(tensors, dim)
+
+
+def stack(tensors, dim=0):
+    return shape.stack(tensors, dim)
+
+
+def where(condition, input, other):
+    """Pick ``input`` where ``condition`` holds, else ``other``; gradients follow the pick."""
+    like = input if isinstance(input, Tensor) else other
+    condition = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
+    return arithmetic.Where.apply(lift(input, like), lift(other, like), condition=condition)
+
+
+def maximum(input, other):
+    return where(input >= other, input, other)
+
+
+def minimum(input, other):
+    return where(input <= other, input, other)

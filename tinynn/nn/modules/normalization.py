@@ -1,0 +1,74 @@
+"""Batch normalisation layers: ``BatchNorm1d`` and ``BatchNorm2d``.
+
+The layer owns the running statistics; ``F.batch_norm`` (``nn/functional/normalization.py``)
+normalises and updates them.
+"""
+import numpy as np
+
+from ...tensor import Tensor
+from .. import functional as F
+from ..functional.normalization import running_average_factor
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
+
+
+class _BatchNorm(Module):
+    """Normalise each channel by batch statistics (training) or running ones (eval).
+
+    momentum=None averages all batches seen so far (factor 1/num_batches_tracked).
+    """
+
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        dtype = np.dtype(dtype or np.float32)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
+        if not affine:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+        if device is not None:
+            self.to(device)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.zero_(), self.running_var.fill_(1), self.num_batches_tracked.zero_()
+
+    def forward(self, x):
+        if x.ndim not in self.expected_dims:
+            raise ValueError(f"{type(self).__name__}: expected a {' or '.join(map(str, self.expected_dims))}-D "
+                             f"input, got shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels "
+                             f"(dim 1), got input of shape {x.shape}")
+        use_batch_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            momentum = running_average_factor(self.momentum, self.num_batches_tracked)
+        return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
+                            self.running_var if self.track_running_stats else None,
+                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, " \
+               f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+
+
+class BatchNorm1d(_BatchNorm):
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    expected_dims = (4,)
