@@ -18,10 +18,10 @@ def test_cuda_is_available_and_tensors_move():
     assert "device='cuda'" in repr(x)
 
 
-def test_cuda_dispatch_picks_the_cuda_kernels():
-    from tinynn.kernels import cuda_conv, cuda_pool
-    assert backend.implementation("conv", tinynn.device("cuda")) is cuda_conv
-    assert backend.implementation("pool", tinynn.device("cuda")) is cuda_pool
+def test_cuda_dispatch_picks_the_cuda_backend():
+    from tinynn.kernels import cpu_backend, cuda_backend
+    assert backend.for_device(tinynn.device("cuda")) is cuda_backend
+    assert backend.for_device(tinynn.device("cpu")) is cpu_backend
 
 
 def test_cuda_mixing_devices_names_both():

@@ -1,16 +1,15 @@
-"""Every CUDA kernel equal to the NumPy reference, on small shapes (the simulator runs each
-GPU thread as a Python thread) covering stride, padding, dilation, groups, depthwise
-multipliers, pooling ties, ceil_mode and odd sizes."""
+"""Every CUDA kernel equal to the NumPy reference, through the Backend protocol, on small
+shapes (the simulator runs each GPU thread as a Python thread) covering stride, padding,
+dilation, groups, depthwise multipliers, pooling ties, ceil_mode and odd sizes."""
 import os
 
 import numpy as np
 import pytest
 
-from tinynn.nn.functional.conv import output_size
-from tinynn.reference import batchnorm as ref_bn, conv as ref_conv, pool as ref_pool
+from tinynn import reference
+from tinynn.nn.modules.utils import output_size
 
-cuda_conv = pytest.importorskip("tinynn.kernels.cuda_conv")
-from tinynn.kernels import cuda_batchnorm, cuda_pool  # noqa: E402
+cuda_backend = pytest.importorskip("tinynn.kernels.cuda_backend")
 
 CONV_CASES = [
     # x shape, w shape, stride, padding, dilation, groups
@@ -42,16 +41,17 @@ def test_cuda_conv2d_matches_reference(case, dtype):
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
     out_hw = tuple(output_size(s, k, a, p, d) for s, k, a, p, d in
                    zip(x_shape[2:], w_shape[2:], stride, padding, dilation))
-    geometry = (stride, padding, dilation, groups)
+    geometry = (stride, padding, dilation, groups, out_hw)
     tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
-    out = cuda_conv.conv2d_forward(_device(x), _device(w), *geometry, out_hw)
-    expected = ref_conv.conv2d_forward(x, w, *geometry, out_hw)
+    plan = cuda_backend.conv2d_plan(x_shape, w_shape, np.dtype(dtype), *geometry, True)
+    out, columns = cuda_backend.conv2d_forward(_device(x), _device(w), plan)
+    ref_plan = reference.conv2d_plan(x_shape, w_shape, np.dtype(dtype), *geometry, False)
+    expected, _ = reference.conv2d_forward(x, w, ref_plan)
     np.testing.assert_allclose(_host(out), expected, **tol)
     g = rng.standard_normal(expected.shape).astype(dtype)
-    np.testing.assert_allclose(_host(cuda_conv.conv2d_backward_input(_device(g), _device(w), x_shape, *geometry)),
-                               ref_conv.conv2d_backward_input(g, w, x_shape, *geometry), **tol)
-    np.testing.assert_allclose(_host(cuda_conv.conv2d_backward_weight(_device(g), _device(x), w_shape, *geometry)),
-                               ref_conv.conv2d_backward_weight(g, x, w_shape, *geometry), **tol)
+    grads = cuda_backend.conv2d_backward(_device(g), _device(x), _device(w), plan, columns, True, True)
+    for mine, ref in zip(grads, reference.conv2d_backward(g, x, w, ref_plan, None, True, True)):
+        np.testing.assert_allclose(_host(mine), ref, **tol)
 
 
 POOL_CASES = [
@@ -75,13 +75,13 @@ def test_cuda_max_pool_matches_reference_with_ties_and_nan(case):
     x = np.random.default_rng(1).standard_normal(shape)
     x[..., ::2, :] = 3.0                               # ties: the first maximum must win
     x[0, 0, 1, :2] = np.nan                            # and NaN wins over everything
-    out, index = cuda_pool.max_pool2d_forward(_device(x), kernel, stride, padding, dilation, out_hw)
-    expected, expected_index = ref_pool.max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw)
+    out, index = cuda_backend.max_pool2d_forward(_device(x), kernel, stride, padding, dilation, out_hw)
+    expected, expected_index = reference.max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw)
     np.testing.assert_array_equal(_host(out), expected)
     np.testing.assert_array_equal(_host(index), expected_index)
     g = np.random.default_rng(2).standard_normal(expected.shape)
-    np.testing.assert_allclose(_host(cuda_pool.max_pool2d_backward(_device(g), index, shape)),
-                               ref_pool.max_pool2d_backward(g, expected_index, shape), rtol=1e-12)
+    np.testing.assert_allclose(_host(cuda_backend.max_pool2d_backward(_device(g), index, shape)),
+                               reference.max_pool2d_backward(g, expected_index, shape), rtol=1e-12)
 
 
 @pytest.mark.parametrize("include_pad,override", [(True, None), (False, None), (True, 2)])
@@ -89,13 +89,13 @@ def test_cuda_max_pool_matches_reference_with_ties_and_nan(case):
 def test_cuda_avg_pool_matches_reference(case, include_pad, override):
     shape, kernel, stride, padding, _, out_hw = _geometry(case)
     x = np.random.default_rng(3).standard_normal(shape)
-    out = cuda_pool.avg_pool2d_forward(_device(x), kernel, stride, padding, out_hw, include_pad, override)
-    expected = ref_pool.avg_pool2d_forward(x, kernel, stride, padding, out_hw, include_pad, override)
+    out = cuda_backend.avg_pool2d_forward(_device(x), kernel, stride, padding, out_hw, include_pad, override)
+    expected = reference.avg_pool2d_forward(x, kernel, stride, padding, out_hw, include_pad, override)
     np.testing.assert_allclose(_host(out), expected, rtol=1e-12)
     g = np.random.default_rng(4).standard_normal(expected.shape)
     np.testing.assert_allclose(
-        _host(cuda_pool.avg_pool2d_backward(_device(g), shape, kernel, stride, padding, include_pad, override)),
-        ref_pool.avg_pool2d_backward(g, shape, kernel, stride, padding, include_pad, override), rtol=1e-12)
+        _host(cuda_backend.avg_pool2d_backward(_device(g), shape, kernel, stride, padding, include_pad, override)),
+        reference.avg_pool2d_backward(g, shape, kernel, stride, padding, include_pad, override), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -105,13 +105,13 @@ def test_cuda_batch_norm_matches_reference(shape, dtype):
     x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     w, b = rng.standard_normal(shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
     tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
-    ours = cuda_batchnorm.batch_norm_forward(_device(x), _device(w), _device(b), 1e-5)
-    expected = ref_bn.batch_norm_forward(x, w, b, 1e-5)
+    ours = cuda_backend.batch_norm_forward(_device(x), _device(w), _device(b), 1e-5)
+    expected = reference.batch_norm_forward(x, w, b, 1e-5)
     for mine, ref in zip(ours, expected):
         np.testing.assert_allclose(_host(mine), ref, **tol)
     invstd = (1 / np.sqrt(expected[2] + 1e-5)).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
-    ours = cuda_batchnorm.batch_norm_backward(_device(g), _device(x), _device(expected[1]),
+    ours = cuda_backend.batch_norm_backward(_device(g), _device(x), _device(expected[1]),
                                               _device(invstd), _device(w))
-    for mine, ref in zip(ours, ref_bn.batch_norm_backward(g, x, expected[1], invstd, w)):
+    for mine, ref in zip(ours, reference.batch_norm_backward(g, x, expected[1], invstd, w)):
         np.testing.assert_allclose(_host(mine), ref, **tol)
