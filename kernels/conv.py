@@ -23,13 +23,23 @@ against 5× for im2col + GEMM: the arithmetic goes to BLAS and Numba does only t
 moves.  Measured numbers are printed by ``benchmarks/bench_conv.py``.
 """
 from collections import namedtuple
+from functools import partial
 
 import numpy as np
+
+from .plan import plan_conv2d
 
 # What a device supplies.  ``winograd`` is a module with conv2d_3x3/conv2d_3x3_backward,
 # or None where the planner never picks it.
 Primitives = namedtuple("Primitives", "im2col col2im depthwise_forward depthwise_backward_input "
                                       "depthwise_backward_weight winograd")
+
+def bind(primitives, features):
+    """A device's ``conv2d_plan``, ``conv2d_forward`` and ``conv2d_backward`` (the Backend
+    protocol's three convolution functions) from what the device offers."""
+    return (partial(plan_conv2d, features=features), partial(conv2d_forward, primitives=primitives),
+            partial(conv2d_backward, primitives=primitives))
+
 
 # Per-image GEMMs starve BLAS when an image has few output positions (ResNet18's 4×4
 # layer4): there one GEMM over the whole batch, with a transposing copy, was measured

@@ -6,8 +6,6 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
     batch norm       batchnorm.py
     ReLU, erf        elementwise.py
 """
-from functools import partial
-
 from . import conv, depthwise, im2col, plan, winograd
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .elementwise import erf, relu, relu_backward  # noqa: F401
@@ -20,6 +18,4 @@ PRIMITIVES = conv.Primitives(
     depthwise_backward_input=depthwise.backward_input,
     depthwise_backward_weight=depthwise.backward_weight, winograd=winograd)
 
-conv2d_plan = partial(plan.plan_conv2d, features=plan.CPU_FEATURES)
-conv2d_forward = partial(conv.conv2d_forward, primitives=PRIMITIVES)
-conv2d_backward = partial(conv.conv2d_backward, primitives=PRIMITIVES)
+conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CPU_FEATURES)

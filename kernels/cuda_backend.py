@@ -8,8 +8,6 @@ CUDA kernels do the gathers and the per-channel loops; cuBLAS does the matrix pr
     batch norm       cuda_batchnorm.py
     ReLU             NumPy's formula, which CuPy runs on the GPU (elementwise.py)
 """
-from functools import partial
-
 import numpy as np
 
 from . import conv, cuda_conv, plan
@@ -25,9 +23,7 @@ PRIMITIVES = conv.Primitives(
     depthwise_backward_input=cuda_conv.depthwise_backward_input,
     depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None)
 
-conv2d_plan = partial(plan.plan_conv2d, features=plan.CUDA_FEATURES)
-conv2d_forward = partial(conv.conv2d_forward, primitives=PRIMITIVES)
-conv2d_backward = partial(conv.conv2d_backward, primitives=PRIMITIVES)
+conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CUDA_FEATURES)
 
 
 def erf(x):

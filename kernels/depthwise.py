@@ -10,6 +10,9 @@ out, one thread per (batch, channel) plane with the inner loop over contiguous o
 columns ("planar"), or, for planes at most 8 wide, channels last with the inner loop
 over the channels (``kernels/plan.py`` chooses).  Same results as the reference
 ``tinynn/reference/conv.py`` with groups = channels.
+
+The input gradient is the forward loop run backwards (the same windows, reading the output
+gradient and adding into the input plane), so the two loops look alike by design.
 """
 import numpy as np
 from numba import njit, prange

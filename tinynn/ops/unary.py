@@ -1,65 +1,73 @@
-"""Elementwise functions y = f(x) with dL/dx = dL/dy * f'(x)."""
+"""Elementwise functions y = f(x) with dL/dx = dL/dy · f'(x).
+
+Most derivatives here are a short formula in the output y or in the input x, so each op
+is one row: ``f`` and ``backward``, the rule that turns the upstream gradient g into
+dL/dx.  The two base classes save whichever of y or x the rule needs.
+"""
 import numpy as np
 
 from ..autograd import Function
 
 
-class Exp(Function):
+def stable_sigmoid(x):
+    """1 / (1 + e^-x) without overflow: e^x / (1 + e^x) for negative x."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class _RuleOfOutput(Function):
+    """y = f(x) whose derivative is written in y: saves y, returns rule(g, y)."""
+
+    f = rule = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        y = cls.f(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.rule(grad, *ctx.saved_arrays)
+
+
+class _RuleOfInput(_RuleOfOutput):
+    """y = f(x) whose derivative is written in x: saves x, returns rule(g, x)."""
+
+    @classmethod
+    def forward(cls, ctx, x):
+        ctx.save_for_backward(x)
+        return cls.f(x)
+
+
+class Exp(_RuleOfOutput):
     """y = e^x;  y' = e^x = y."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.exp(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return grad * y
+    f, rule = staticmethod(np.exp), staticmethod(lambda g, y: g * y)
 
 
-class Log(Function):
+class Sqrt(_RuleOfOutput):
+    """y = √x;  y' = 1 / (2√x) = 1 / (2y)."""
+    f, rule = staticmethod(np.sqrt), staticmethod(lambda g, y: g / (2 * y))
+
+
+class Tanh(_RuleOfOutput):
+    """y = tanh(x);  y' = 1 - y²."""
+    f, rule = staticmethod(np.tanh), staticmethod(lambda g, y: g * (1 - y * y))
+
+
+class Sigmoid(_RuleOfOutput):
+    """y = σ(x) = 1 / (1 + e^-x);  y' = y (1 - y)."""
+    f, rule = staticmethod(stable_sigmoid), staticmethod(lambda g, y: g * y * (1 - y))
+
+
+class Log(_RuleOfInput):
     """y = ln x;  y' = 1 / x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
-        return grad / x
+    f, rule = staticmethod(np.log), staticmethod(lambda g, x: g / x)
 
 
-class Sqrt(Function):
-    """y = sqrt(x);  y' = 1 / (2 sqrt(x))."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return grad / (2 * y)
-
-
-class Abs(Function):
+class Abs(_RuleOfInput):
     """y = |x|;  y' = sign(x) (0 at 0, as PyTorch)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.abs(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
-        return grad * np.sign(x)
+    f, rule = staticmethod(np.abs), staticmethod(lambda g, x: g * np.sign(x))
 
 
 class Clip(Function):
@@ -86,42 +94,6 @@ class Clip(Function):
         if ctx.high is not None:
             inside &= below(x, ctx.high)
         return grad * inside
-
-
-class Tanh(Function):
-    """y = tanh(x);  y' = 1 - y^2."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return grad * (1 - y * y)
-
-
-def stable_sigmoid(x):
-    """1 / (1 + e^-x) without overflow: e^x / (1 + e^x) for negative x."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x);  y' = y (1 - y)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = stable_sigmoid(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_arrays
-        return grad * y * (1 - y)
 
 
 class ReLU(Function):
