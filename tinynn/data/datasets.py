@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The repository's copy of the official MNIST test split (../shared/data/mnist beside the checkout).
+# The official MNIST test split in the workspace folder beside the checkout (../shared/data/mnist).
 SHARED_MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 __all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "load_cifar10", "read_idx",
