@@ -68,13 +68,14 @@ def conv2d_forward(x, weight, plan, primitives):
 
 def conv2d_backward(grad, x, weight, plan, columns, need_input, need_weight, primitives):
     """(∂L/∂X or None, ∂L/∂W or None) in one call, so that work both need runs once
-    (Winograd's transformed output gradient: 2.6 ms of a 36 ms Keras-MNIST-CNN step)."""
+    (Winograd's transformed output gradient: 2.6 ms of a 36 ms Keras-MNIST-CNN step).
+    ``x`` may be None when only ∂L/∂X is wanted, ``weight`` when only ∂L/∂W is."""
     if plan.algorithm == "winograd":
         return primitives.winograd.conv2d_3x3_backward(
-            grad, plan.padding, x.shape, weight=weight if need_input else None,
+            grad, plan.padding, plan.input_shape, weight=weight if need_input else None,
             x=x if need_weight else None)
-    grad_x = _backward_input(grad, weight, x.shape, plan, primitives) if need_input else None
-    grad_w = _backward_weight(grad, x, weight.shape, plan, columns, primitives) if need_weight \
+    grad_x = _backward_input(grad, weight, plan.input_shape, plan, primitives) if need_input else None
+    grad_w = _backward_weight(grad, x, plan.weight_shape, plan, columns, primitives) if need_weight \
         else None
     return grad_x, grad_w
 

@@ -15,7 +15,8 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
 """
 from collections import namedtuple
 
-ConvPlan = namedtuple("ConvPlan", "stride padding dilation groups out_hw algorithm keep_columns")
+ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
+                                   "algorithm keep_columns")
 Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise")
 
 CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True)
@@ -53,8 +54,8 @@ def plan_conv2d(input_shape, weight_shape, dtype, stride, padding, dilation, gro
         * out_hw[0] * out_hw[1] * dtype.itemsize
     keep = bool(keep_columns) and algorithm in ("im2col", "batch_in_columns", "pointwise") \
         and columns_bytes <= KEEP_COLUMNS_BYTES
-    return ConvPlan(tuple(stride), tuple(padding), tuple(dilation), int(groups), tuple(out_hw),
-                    algorithm, keep)
+    return ConvPlan(tuple(input_shape), tuple(weight_shape), tuple(stride), tuple(padding),
+                    tuple(dilation), int(groups), tuple(out_hw), algorithm, keep)
 
 
 def _algorithm(channels, weight_shape, padding, stride, dilation, groups, out_hw, features):

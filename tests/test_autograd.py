@@ -3,6 +3,7 @@ import pytest
 
 import tinynn
 from tinynn.autograd import Function, GradcheckError, detect_anomaly, gradcheck
+from oracle import torch
 
 
 def test_chain_rule_on_a_small_expression():
@@ -153,3 +154,94 @@ def test_gradcheck_fails_when_the_numerical_jacobian_is_nan():
     x = tinynn.tensor([[-1.0, 2.0]], dtype=tinynn.float64, requires_grad=True)
     with np.errstate(invalid="ignore"):
         assert gradcheck(lambda t: (t * 0 + float("inf")) * t, (x,), raise_exception=False) is False
+
+
+# ------------------------------------------------------------------ version counters
+def _modify_saved_input_under_no_grad(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = lib.tensor([4.0, 5.0, 6.0])
+    loss = (a * b).sum()
+    with lib.no_grad():
+        b += 1
+    return loss, "input 1 of MulBackward"
+
+
+def _modify_saved_input_by_setitem(lib):
+    a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = lib.tensor([4.0, 5.0, 6.0])
+    loss = (a * b).sum()
+    b[1] = 0.0
+    return loss, "input 1 of MulBackward"
+
+
+def _modify_a_view_of_a_saved_input(lib):
+    a = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = lib.tensor([[4.0, 5.0], [6.0, 7.0]])
+    loss = (a @ b).sum()
+    b[0].mul_(2)                      # a view shares the counter of its base
+    return loss, "input 1 of MatMulBackward"
+
+
+def _modify_a_saved_output(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    loss = y.sum()
+    with lib.no_grad():
+        y.mul_(3)
+    return loss, "the output of ExpBackward"
+
+
+def _update_weights_between_forward_and_backward(lib):
+    layer = lib.nn.Linear(2, 2)
+    loss = layer(lib.ones(3, 2, requires_grad=True)).sum()     # ∂L/∂x needs the weight
+    with lib.no_grad():
+        layer.weight.add_(1.0)
+    return loss, "input 1 of LinearBackward"
+
+
+@pytest.mark.parametrize("scenario", [
+    _modify_saved_input_under_no_grad, _modify_saved_input_by_setitem,
+    _modify_a_view_of_a_saved_input, _modify_a_saved_output, _update_weights_between_forward_and_backward,
+], ids=lambda f: f.__name__.strip("_"))
+def test_backward_refuses_arrays_changed_after_they_were_saved(scenario):
+    """Without version counters each of these returned a silently wrong gradient."""
+    loss, role = scenario(tinynn)
+    with pytest.raises(RuntimeError, match=rf"backward: {role}, a float32 array .* was "
+                                           r"modified in place .*version \d+, expected \d+"):
+        loss.backward()
+    if torch is not None:                                 # PyTorch refuses each one too
+        torch_loss, _ = scenario(torch)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            torch_loss.backward()
+
+
+def test_optimizer_step_between_forward_and_backward_is_refused():
+    layer = tinynn.nn.Linear(2, 2)
+    optimizer = tinynn.optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(tinynn.ones(3, 2, requires_grad=True)).sum()
+    loss.backward(retain_graph=True)
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="LinearBackward.*modified in place"):
+        loss.backward()
+
+
+def test_an_array_no_gradient_needs_may_change_as_in_pytorch():
+    """Linear keeps its weight only for ∂L/∂x: without an input that needs a gradient,
+    changing the weight cannot corrupt anything, and PyTorch allows it too."""
+    for lib in (tinynn, torch) if torch is not None else (tinynn,):
+        layer = lib.nn.Linear(2, 2)
+        loss = layer(lib.ones(3, 2)).sum()
+        with lib.no_grad():
+            layer.weight.add_(1.0)
+        loss.backward()
+        np.testing.assert_allclose(np.asarray(layer.weight.grad), np.full((2, 2), 3.0))
+
+
+def test_changes_before_the_forward_pass_or_after_backward_are_fine():
+    a = tinynn.tensor([1.0, 2.0], requires_grad=True)
+    b = tinynn.tensor([3.0, 4.0])
+    b += 1                                                # before: the op saves the new values
+    loss = (a * b).sum()
+    loss.backward()
+    b += 1                                                # after: nothing left to corrupt
+    np.testing.assert_array_equal(a.grad.numpy(), [4.0, 5.0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from . import versions
 from .grad_mode import check_finite, mode
 
 
@@ -58,6 +59,26 @@ def _seed(root, gradient):
     return seed.astype(root.dtype, copy=False)
 
 
+def _check_saved_versions(node, output):
+    """Refuse to compute a gradient from an array that was changed in place after the op
+    saved it: the result would be silently wrong."""
+    ctx = node.ctx
+    for position, (array, saved) in enumerate(zip(ctx.saved_arrays, ctx.saved_versions)):
+        if saved is None or versions.version(array) == saved:
+            continue
+        role = f"saved array {position}"
+        if array is output._array:
+            role = "the output"
+        for index, tensor in enumerate(node.inputs):
+            if tensor is not None and tensor._array is array:
+                role = f"input {index}" + (f" ({tensor.name!r})" if tensor.name else "")
+        raise RuntimeError(
+            f"backward: {role} of {node.name()}, a {array.dtype} array of shape {array.shape}, "
+            f"was modified in place after {node.function.__name__} saved it for backward "
+            f"(version {versions.version(array)}, expected {saved}); its gradient would be "
+            f"wrong. Change it after backward(), or work on a copy (x.clone()).")
+
+
 def backward(root, gradient=None, retain_graph: bool = False):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
     if not root.requires_grad:
@@ -78,6 +99,7 @@ def backward(root, gradient=None, retain_graph: bool = False):
             raise RuntimeError(
                 f"backward: trying to backward through {node.name()} a second time; its saved "
                 f"arrays were freed. Pass retain_graph=True to the first backward call.")
+        _check_saved_versions(node, tensor)
         input_grads = node.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)

@@ -11,23 +11,34 @@ from __future__ import annotations
 from .. import backend
 from ..device import CPU
 from ..tensor import Tensor
+from . import versions
 from .grad_mode import check_finite, mode
 
 
 class Context:
     """Scratch space shared by one op's forward and backward, and the op's backend."""
 
-    __slots__ = ("saved_arrays", "needs_input_grad", "released", "device", "_backend", "__dict__")
+    __slots__ = ("saved_arrays", "saved_versions", "needs_input_grad", "released", "device",
+                 "_backend", "__dict__")
 
     def __init__(self, needs_input_grad, device):
         self.needs_input_grad = needs_input_grad
-        self.saved_arrays = ()
+        self.saved_arrays = self.saved_versions = ()
         self.released = False
         self.device = device
         self._backend = None
 
     def save_for_backward(self, *arrays):
+        """Keep ``arrays`` for backward, with their version counters (``versions.py``)."""
         self.saved_arrays = arrays
+        self.saved_versions = tuple(None if a is None or not hasattr(a, "shape") else versions.version(a)
+                                    for a in arrays)
+
+    def needed_by(self, array, *inputs):
+        """``array`` if the gradient of any of ``inputs`` (positions) is wanted, else None:
+        an op saves only what its backward will use, as PyTorch does, so that changing an
+        array that no gradient needs is not mistaken for corrupting one."""
+        return array if any(self.needs_input_grad[i] for i in inputs) else None
 
     @property
     def saved_tensors(self):  # PyTorch's name for the same thing

@@ -50,7 +50,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_broadcast("mul", a, b)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(ctx.needed_by(a, 1), ctx.needed_by(b, 0))
         return a * b
 
     @staticmethod
@@ -66,7 +66,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_broadcast("div", a, b)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(ctx.needed_by(a, 1), b)
         out = a / b
         if a.dtype.kind in "iub" and b.dtype.kind in "iub":
             out = out.astype(np.float32)
@@ -147,25 +147,27 @@ class MatMul(Function):
                              f"a.shape[-1] ({inner_a}) to equal b.shape[-2] ({inner_b})")
         if a.ndim > 2 and b.ndim > 2:
             check_broadcast("matmul (batch dimensions)", a[..., 0, 0], b[..., 0, 0])
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(ctx.needed_by(a, 1), ctx.needed_by(b, 0))
+        ctx.ndims = a.ndim, b.ndim
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if b.ndim == 1:
+        a_ndim, b_ndim = ctx.ndims
+        if b_ndim == 1:
             grad = np.expand_dims(grad, -1)
-        if a.ndim == 1:
+        if a_ndim == 1:
             grad = np.expand_dims(grad, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
+            b2 = b[:, None] if b_ndim == 1 else b
             grad_a = grad @ np.swapaxes(b2, -1, -2)
-            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+            grad_a = grad_a[..., 0, :] if a_ndim == 1 else grad_a
         if ctx.needs_input_grad[1]:
+            a2 = a[None, :] if a_ndim == 1 else a
             grad_b = np.swapaxes(a2, -1, -2) @ grad
-            grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
+            grad_b = grad_b[..., 0] if b_ndim == 1 else grad_b
         return grad_a, grad_b
 
 
@@ -174,9 +176,10 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, a, b, condition):
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        return np.where(ctx.condition, grad, 0), np.where(ctx.condition, 0, grad)
+        (condition,) = ctx.saved_arrays
+        return np.where(condition, grad, 0), np.where(condition, 0, grad)

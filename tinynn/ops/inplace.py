@@ -4,11 +4,14 @@ that keeps them from corrupting a recorded graph.
 Outside a graph (``no_grad``, or tensors that do not require grad) the array is updated
 in place.  Inside one, ``x += y`` records ``x + y`` instead (Python rebinds the name, as
 lecture code expects); ``x.add_(y)`` cannot rebind, so it is an error there, as is any
-in-place write into a tensor that requires grad.
+in-place write into a tensor that requires grad.  Every write bumps the memory's version
+counter (``autograd/versions.py``), so that a graph which saved the old values refuses to
+use them.
 """
 import numpy as np
 
 from .. import autograd
+from ..autograd.versions import bump
 from ..device import CPU, move_array
 from ..tensor import Tensor
 
@@ -31,6 +34,7 @@ def update(tensor, op, ufunc, other, out_of_place=None):
         return out_of_place(other)
     value = other._array if isinstance(other, Tensor) else other
     ufunc(tensor._array, value, out=tensor._array, casting="same_kind")
+    bump(tensor._array)
     return tensor
 
 
@@ -45,21 +49,25 @@ def copy(tensor, source):
         raise ValueError(f"copy_: expected a source broadcastable to {tensor.shape}, "
                          f"got {np.shape(value)}")
     tensor._array[...] = move_array(value, CPU) if tensor.device.type == "cpu" else value
+    bump(tensor._array)
     return tensor
 
 
 def fill(tensor, value):
     check(tensor, "fill_")
     tensor._array[...] = value
+    bump(tensor._array)
     return tensor
 
 
 def clamp(tensor, low, high):
     check(tensor, "clamp_")
     np.clip(tensor._array, low, high, out=tensor._array)
+    bump(tensor._array)
     return tensor
 
 
 def setitem(tensor, index, value):
     check(tensor, "setitem")
     tensor._array[index] = value._array if isinstance(value, Tensor) else value
+    bump(tensor._array)

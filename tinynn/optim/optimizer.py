@@ -9,6 +9,7 @@ import copy
 import numpy as np
 
 from ..autograd import no_grad
+from ..autograd.versions import bump
 from ..tensor import Tensor
 
 
@@ -62,6 +63,7 @@ class Optimizer:
                         continue
                     state = self.state.setdefault(id(param), {})
                     self.update(param._array, param.grad._array, state, group)
+                    bump(param._array)      # a graph that saved the old weights must not use them
         return loss
 
     def update(self, param, grad, state, group):

@@ -88,8 +88,9 @@ def input_gradient(grad, weight, input_shape, stride, padding, dilation, groups)
 def conv2d_plan(input_shape, weight_shape, dtype, stride, padding, dilation, groups, out_hw,
                 keep_columns):
     """The reference has one algorithm, the formula, and keeps nothing for backward."""
-    return ConvPlan(tuple(stride), tuple(padding), tuple(dilation), int(groups), tuple(out_hw),
-                    algorithm="formula", keep_columns=False)
+    return ConvPlan(tuple(input_shape), tuple(weight_shape), tuple(stride), tuple(padding),
+                    tuple(dilation), int(groups), tuple(out_hw), algorithm="formula",
+                    keep_columns=False)
 
 
 def conv2d_forward(x, weight, plan):
@@ -99,6 +100,6 @@ def conv2d_forward(x, weight, plan):
 
 def conv2d_backward(grad, x, weight, plan, columns, need_input, need_weight):
     geometry = (plan.stride, plan.padding, plan.dilation, plan.groups)
-    grad_x = input_gradient(grad, weight, x.shape, *geometry) if need_input else None
-    grad_w = weight_gradient(grad, x, weight.shape, *geometry) if need_weight else None
+    grad_x = input_gradient(grad, weight, plan.input_shape, *geometry) if need_input else None
+    grad_w = weight_gradient(grad, x, plan.weight_shape, *geometry) if need_weight else None
     return grad_x, grad_w

@@ -71,7 +71,7 @@ class Conv2d(Function):
         out, columns = ctx.backend.conv2d_forward(x, weight, plan)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
-        ctx.save_for_backward(x, weight, columns)
+        ctx.save_for_backward(ctx.needed_by(x, 1), ctx.needed_by(weight, 0), columns)
         ctx.plan = plan
         return out
 

@@ -16,7 +16,7 @@ class Linear(Function):
         if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]} "
                              f"(in_features), got shape {x.shape}")
-        ctx.save_for_backward(x, weight)
+        ctx.save_for_backward(ctx.needed_by(x, 1), ctx.needed_by(weight, 0))
         out = x @ weight.T
         if bias is not None:
             out += bias

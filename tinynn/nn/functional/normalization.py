@@ -13,6 +13,7 @@ runs in the backend: ``tinynn/reference/batchnorm.py`` or ``kernels/batchnorm.py
 import numpy as np
 
 from ...autograd import Function
+from ...autograd.versions import bump
 from ...tensor import Tensor
 
 __all__ = ["batch_norm", "running_average_factor"]
@@ -74,6 +75,7 @@ def running_average_factor(momentum, num_batches_tracked):
 def _update_running(running, batch, momentum):
     running._array *= 1 - momentum
     running._array += momentum * batch
+    bump(running._array)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

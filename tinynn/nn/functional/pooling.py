@@ -41,12 +41,14 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, geometry):
         out, index = ctx.backend.max_pool2d_forward(x, *geometry)
-        ctx.index, ctx.shape = index, x.shape
+        ctx.save_for_backward(index)            # also returned to the caller, who might change it
+        ctx.shape = x.shape
         return out, index
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.backend.max_pool2d_backward(grad, ctx.index, ctx.shape)
+        (index,) = ctx.saved_arrays
+        return ctx.backend.max_pool2d_backward(grad, index, ctx.shape)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

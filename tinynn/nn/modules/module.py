@@ -10,6 +10,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ...autograd.versions import bump
 from ...device import CPU
 from ...tensor import Tensor
 from ..parameter import Parameter
@@ -215,6 +216,7 @@ class Module:
                                  f"{array.shape}")
             target._array[...] = array.astype(target.dtype, copy=False) if target.device.type == "cpu" \
                 else Tensor(array, dtype=target.dtype, device=target.device)._array
+            bump(target._array)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ calling
