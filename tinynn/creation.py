@@ -22,17 +22,25 @@ def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
+def _size(size, op):
+    """The sizes of a new tensor: non-negative integers, given as f(2, 3) or f((2, 3))."""
+    shape = shape_arg(size, op)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: expected non-negative sizes, got {shape}")
+    return shape
+
+
 def _make(array, dtype, requires_grad, device):
     array = array.astype(np.dtype(dtype) if dtype is not None else DEFAULT_FLOAT, copy=False)
     return Tensor(array, requires_grad=requires_grad, device=device)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.zeros(shape_arg(size)), dtype, requires_grad, device)
+    return _make(np.zeros(_size(size, "zeros")), dtype, requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.ones(shape_arg(size)), dtype, requires_grad, device)
+    return _make(np.ones(_size(size, "ones")), dtype, requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
@@ -42,31 +50,37 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None and isinstance(fill_value, numbers.Integral) and not isinstance(fill_value, bool):
         dtype = int64
-    return _make(np.full(shape_arg((size,)), fill_value), dtype, requires_grad, device)
+    return _make(np.full(_size((size,), "full"), fill_value), dtype, requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
-    return _make(np.eye(n, m), dtype, requires_grad, device)
+    rows, cols = _size((n, n if m is None else m), "eye")
+    return _make(np.eye(rows, cols), dtype, requires_grad, device)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None):
-    return _make(_random.generator().standard_normal(shape_arg(size)), dtype, requires_grad, device)
+    return _make(_random.generator().standard_normal(_size(size, "randn")), dtype, requires_grad, device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None):
-    return _make(_random.generator().random(shape_arg(size)), dtype, requires_grad, device)
+    return _make(_random.generator().random(_size(size, "rand")), dtype, requires_grad, device)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None):
     if high is None:
         low, high = 0, low
-    values = _random.generator().integers(low, high, size=shape_arg((size,)))
+    if not low < high:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+    values = _random.generator().integers(low, high, size=_size((size,), "randint"))
     return _make(values, dtype or int64, False, device)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     if end is None:
         start, end = 0, start
+    if step == 0 or (end - start) * step < 0:
+        raise ValueError(f"arange: expected a non-zero step that goes from start to end, got "
+                         f"start={start}, end={end}, step={step}")
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = int64 if values.dtype.kind in "iu" else DEFAULT_FLOAT
@@ -74,6 +88,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    (steps,) = _size((steps,), "linspace")
     return _make(np.linspace(start, end, steps), dtype, requires_grad, device)
 
 

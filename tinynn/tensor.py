@@ -20,15 +20,30 @@ __all__ = ["Tensor"]
 
 
 def _to_array(data, dtype):
+    """A copy of ``data`` as a numeric array: numbers, nested lists of equal lengths, arrays,
+    tensors.  Strings, None, objects and complex numbers are refused here, not far away."""
     if isinstance(data, Tensor):
         data = data._array
-    if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
-    if isinstance(data, np.ndarray):
-        return data.copy()
-    if isinstance(data, np.generic):
-        return np.array(data)
-    return np.array(data, dtype=dtype_of_data(data))
+    try:
+        if dtype is not None:
+            array = np.array(data, dtype=np.dtype(dtype))
+        elif isinstance(data, (np.ndarray, np.generic)):
+            array = np.array(data)
+        else:
+            array = np.array(data, dtype=dtype_of_data(data))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"tensor: could not read {type(data).__name__} data as a rectangular array "
+                         f"of numbers (every row of a nested list must have the same length): "
+                         f"{error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: expected numbers (bool, int or float), got data of dtype "
+                        f"{array.dtype} from {type(data).__name__}: {_preview(data)}")
+    return array
+
+
+def _preview(data, limit=60):
+    text = repr(data)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class Tensor:
@@ -293,15 +308,15 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False): return _ops.reduction.argmin(self, dim, keepdim)
 
     # ---------------------------------------------------------------- shape: ops/shape.py
-    def reshape(self, *shape): return _ops.shape.Reshape.apply(self, shape=shape_arg(shape))
+    def reshape(self, *shape): return _ops.shape.Reshape.apply(self, shape=shape_arg(shape, "reshape"))
     def view(self, *shape): return self.reshape(*shape)
     def view_as(self, other): return self.reshape(other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return _ops.shape.flatten(self, start_dim, end_dim)
-    def permute(self, *dims): return _ops.shape.Permute.apply(self, dims=shape_arg(dims))
+    def permute(self, *dims): return _ops.shape.Permute.apply(self, dims=shape_arg(dims, "permute"))
     def transpose(self, dim0, dim1): return _ops.shape.transpose(self, dim0, dim1)
     def squeeze(self, dim=None): return _ops.shape.squeeze(self, dim)
     def unsqueeze(self, dim): return _ops.shape.unsqueeze(self, dim)
-    def expand(self, *shape): return _ops.shape.expand(self, shape_arg(shape))
+    def expand(self, *shape): return _ops.shape.expand(self, shape_arg(shape, "expand"))
     def __getitem__(self, index): return _ops.shape.GetItem.apply(self, index=_index_arg(index))
 
     def t(self):
@@ -349,10 +364,12 @@ def lift(value, like: Tensor) -> Tensor:
     return Tensor(value, device=like.device)
 
 
-def shape_arg(shape):
-    """``f(2, 3)`` and ``f((2, 3))`` both as the tuple (2, 3)."""
+def shape_arg(shape, op):
+    """``f(2, 3)`` and ``f((2, 3))`` both as the tuple (2, 3); every entry an integer."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(int(s) for s in shape[0])
+        shape = tuple(shape[0])
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"{op}: expected integer sizes, got {shape}")
     return tuple(int(s) for s in shape)
 
 

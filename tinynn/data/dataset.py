@@ -50,16 +50,20 @@ class Subset(Dataset):
 def random_split(dataset, lengths, generator=None):
     """Split into non-overlapping subsets; fractions summing to 1 are allowed, as in PyTorch."""
     n = len(dataset)
+    if not lengths or any(not isinstance(f, (int, float, np.integer, np.floating)) or f < 0
+                          or f != f for f in lengths):
+        raise ValueError(f"random_split: expected non-negative lengths or fractions, got "
+                         f"{list(lengths)}")
     if all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) != n:
         sizes = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
         lengths = sizes
-    if sum(lengths) != n:
+    if any(int(f) != f for f in lengths) or sum(lengths) != n:
         raise ValueError(f"random_split: lengths {list(lengths)} must sum to the dataset size {n}")
     order = (generator or _random.generator()).permutation(n)
     splits, start = [], 0
-    for length in lengths:
+    for length in map(int, lengths):
         splits.append(Subset(dataset, order[start:start + length]))
         start += length
     return splits

@@ -13,6 +13,9 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
+        if sum(s == -1 for s in shape) > 1 or any(s < -1 for s in shape):
+            raise ValueError(f"reshape: expected sizes >= 0 and at most one -1 (inferred), "
+                             f"got {tuple(shape)}")
         ctx.shape = x.shape
         try:
             return x.reshape(shape)
@@ -175,12 +178,15 @@ def stack(tensors, dim=0):
 def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape(1)
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     middle = int(np.prod(x.shape[start:end + 1]))
     return x.reshape(x.shape[:start] + (middle,) + x.shape[end + 1:])
 
 
 def transpose(x, dim0, dim1):
+    dim0, dim1 = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return x.permute(*dims)

@@ -5,6 +5,8 @@ base class walks the groups, skips parameters without a gradient and runs
 everything under ``no_grad()``.
 """
 import copy
+import math
+import numbers
 
 import numpy as np
 
@@ -13,11 +15,20 @@ from ..autograd.versions import bump
 from ..tensor import Tensor
 
 
+# Hyper-parameters that make no sense below zero (PyTorch refuses each of them too).
+NON_NEGATIVE = ("lr", "weight_decay", "eps", "momentum", "alpha", "lr_decay",
+                "initial_accumulator_value")
+
+
 class Optimizer:
     defaults = {}
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of tensors or "
+                            f"dicts, got a single tensor of shape {params.shape} (iterating it "
+                            "would optimise its rows); pass [tensor] or model.parameters()")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -35,16 +46,32 @@ class Optimizer:
             if not isinstance(param, Tensor) or not param.requires_grad:
                 raise ValueError(f"{type(self).__name__}: can only optimise tensors that require "
                                  f"grad, got {type(param).__name__}")
+        self._check_no_duplicates(group["params"])
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._check_hyperparameters(group)
         group.setdefault("initial_lr", group["lr"])
         self.param_groups.append(group)
 
+    def _check_no_duplicates(self, params):
+        """A parameter listed twice would be stepped twice per step()."""
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        for position, param in enumerate(params):
+            if id(param) in seen:
+                raise ValueError(f"{type(self).__name__}: parameter {position} of group "
+                                 f"{len(self.param_groups)} (shape {param.shape}) is already "
+                                 "being optimised; each parameter may appear only once")
+            seen.add(id(param))
+
     def _check_hyperparameters(self, group):
-        for key in ("lr", "weight_decay", "eps", "momentum"):
+        name = type(self).__name__
+        for key, value in group.items():
+            values = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, numbers.Real) and math.isnan(v) for v in values):
+                raise ValueError(f"{name}: expected a number for {key}, got NaN")
+        for key in NON_NEGATIVE:
             if key in group and group[key] < 0:
-                raise ValueError(f"{type(self).__name__}: expected {key} >= 0, got {group[key]}")
+                raise ValueError(f"{name}: expected {key} >= 0, got {group[key]}")
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:

@@ -1,5 +1,6 @@
 """The dense layer y = x W^T + b (seed 002: h = σ(W h_prev + b), one row per sample)."""
 from ...autograd import Function
+from ...tensor import Tensor
 
 __all__ = ["linear"]
 
@@ -33,4 +34,20 @@ class Linear(Function):
 
 
 def linear(input, weight, bias=None):
+    """y = x Wᵀ + b; x (..., in_features), W (out_features, in_features), b (out_features,).
+    Mixed dtypes are refused, as in PyTorch: a float32 layer does not silently compute in
+    float64 because its input was."""
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear: expected {name} to be a Tensor, got {type(t).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: expected a 2-D weight (out_features, in_features), got shape "
+                         f"{weight.shape}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {input.dtype} does not match weight dtype "
+                        f"{weight.dtype}; convert one of them (x.float(), x.double() or "
+                        f"model.double())")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: expected a bias of shape ({weight.shape[0]},), got "
+                         f"{tuple(bias.shape)}")
     return Linear.apply(input, weight, bias)

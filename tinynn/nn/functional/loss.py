@@ -229,9 +229,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction("binary_cross_entropy", reduction)
     target = _float_target("binary_cross_entropy", target, input)
     values = np.asarray(input.detach())
-    if ((values < 0) | (values > 1)).any():
-        raise ValueError("binary_cross_entropy: expected input probabilities in [0, 1] (apply "
-                         "sigmoid first, or use binary_cross_entropy_with_logits)")
+    outside = values[~((values >= 0) & (values <= 1))]      # written so that NaN is outside too
+    if outside.size:
+        raise ValueError(f"binary_cross_entropy: expected input probabilities in [0, 1] (apply "
+                         f"sigmoid first, or use binary_cross_entropy_with_logits), got "
+                         f"{outside.flat[0]}")
     loss = -(target * input.log().clip(min=-100) + (1 - target) * (1 - input).log().clip(min=-100))
     if weight is not None:
         loss = loss * weight
