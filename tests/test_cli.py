@@ -1,4 +1,5 @@
 """The main command: ``tinynn train`` end to end, its outputs and its errors."""
+import re
 import subprocess
 import sys
 
@@ -29,15 +30,45 @@ def test_mlp_on_the_real_mnist_test_digits(capsys):
     assert float(out.split("Test accuracy: ")[1].split("%")[0]) >= 90.0
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--model", "vgg"], "unknown model 'vgg'; choose from mlp, lenet"),
-    (["--optimizer", "lion"], "unknown optimizer 'lion'"),
-    (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
-    (["--dataset", "mnist", "--data-dir", "/nonexistent"], "no t10k-images-idx3-ubyte"),
+def _run(argv, capsys):
+    """(exit status, stderr) of ``tinynn <argv>``, run in this process."""
+    try:
+        status = main(argv)
+    except SystemExit as stop:
+        status = stop.code
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["--model", "vgg"], 2, "argument --model: invalid choice: 'vgg' \\(choose from 'mlp', 'lenet'"),
+    (["--optimizer", "lion"], 2, "argument --optimizer: invalid choice: 'lion'"),
+    (["--dataset", "imagenet"], 2, "argument --dataset: invalid choice: 'imagenet'"),
+    (["--epochs", "0"], 2, "--epochs and --batch-size must be positive, got 0"),
+    (["--epochs", "two"], 2, "argument --epochs: invalid int value: 'two'"),
+    (["--batch-size", "-3"], 2, "--epochs and --batch-size must be positive, got 1 and -3"),
+    (["--lr", "-0.1"], 2, "--lr must be a positive number, got -0.1"),
+    (["--lr", "nan"], 2, "--lr must be a positive number, got nan"),
+    (["--save", "/nonexistent/folder/model.npz"], 2, "--save: cannot write .* the folder /nonexistent/folder does not exist"),
+    (["--plot", "/nonexistent/curves.png"], 2, "--plot: cannot write"),
+    (["--data-dir", "/nonexistent"], 2, "--data-dir /nonexistent is not a folder"),
+    (["--device", "tpu"], 2, "--device: device: expected 'cpu' or 'cuda', got 'tpu'"),
+    (["--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["--dataset", "cifar10"], 1, "--dataset cifar10 needs --data-dir"),
+    (["--dataset", "mnist", "--data-dir", "."], 1, "mnist: no t10k-images-idx3-ubyte"),
 ])
-def test_unknown_names_are_clear_errors(args, message):
-    with pytest.raises((SystemExit, FileNotFoundError), match=message):
-        main(["train", "--quiet", "--epochs", "1"] + args)
+def test_bad_flags_and_files_are_one_line_before_any_training(args, status, message, capsys):
+    code, err = _run(["train", "--quiet", "--epochs", "1"] + args, capsys)
+    assert code == status
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(message, err), err
+    assert "epoch 1" not in capsys.readouterr().out
+
+
+def test_cuda_without_a_gpu_is_one_line(capsys):
+    if tinynn.cuda.is_available():
+        pytest.skip("this machine has a GPU (or runs the simulator)")
+    code, err = _run(["train", "--quiet", "--device", "cuda"], capsys)
+    assert code == 1 and err.startswith("tinynn train: --device cuda: no CUDA device") and len(err.splitlines()) == 1
 
 
 def test_help_lists_the_commands():
@@ -54,9 +85,28 @@ def test_nan_loss_is_reported_with_its_step():
     x[5, 0] = np.nan                      # the second batch of 4 carries a NaN
     loader = DataLoader(TensorDataset(x, np.zeros(8, np.int64)), batch_size=4)
     opt = tinynn.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(NonFiniteLossError, match="training step 2: the loss is nan; the first "
-                                                 "non-finite values are in the gradient of 'weight'"):
+    with pytest.raises(NonFiniteLossError, match="training step 2: the loss is nan because the input "
+                                                 "batch holds NaN or inf \\(first in sample 1 of"):
         train_epoch(model, loader, tinynn.nn.CrossEntropyLoss(), opt, verbose=False)
+
+
+def test_nan_from_the_weights_names_the_first_layer():
+    from tinynn.training import NonFiniteLossError, train_epoch
+    from tinynn.data import DataLoader, TensorDataset
+    model = tinynn.nn.Sequential(tinynn.nn.Linear(4, 3), tinynn.nn.Linear(3, 2))
+    with tinynn.no_grad():
+        model[1].bias.fill_(float("inf"))
+    loader = DataLoader(TensorDataset(np.ones((4, 4), np.float32), np.zeros(4, np.int64)), batch_size=4)
+    opt = tinynn.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(NonFiniteLossError, match="training step 1: the loss is nan; the first "
+                                                 "non-finite values are in the weights of '1.bias'"):
+        train_epoch(model, loader, tinynn.nn.CrossEntropyLoss(), opt, verbose=False)
+
+
+def test_save_into_a_missing_folder_fails_before_training(tmp_path, capsys):
+    code, err = _run(["train", "--quiet", "--save", str(tmp_path / "missing" / "m.npz")], capsys)
+    assert code == 2 and "does not exist" in err
+    assert "Test accuracy" not in capsys.readouterr().out
 
 
 def test_bench_command_runs_the_conv_benchmark(capfd):

@@ -2,6 +2,7 @@
 DataLoader batching and random_split."""
 import gzip
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,8 +31,18 @@ def test_mnist_reader_handles_gzip_and_raw_idx(tmp_path, compress):
     assert y.tolist() == [3, 1, 4] and y.dtype == np.int64
 
 
+def test_bundled_mnist_files_are_the_official_ones():
+    import hashlib
+    for name, expected in data.datasets.MNIST_MD5["mnist"].items():
+        if name.startswith("t10k"):
+            digest = hashlib.md5((data.datasets.BUNDLED_MNIST_DIR / name).read_bytes()).hexdigest()
+            assert digest == expected, name
+
+
 def test_real_mnist_test_set_loads():
     from tinynn.cli import DEFAULT_MNIST_DIR
+    assert DEFAULT_MNIST_DIR == data.datasets.BUNDLED_MNIST_DIR
+    assert Path(tinynn.__file__).parent in DEFAULT_MNIST_DIR.parents     # not beside the checkout
     x, y = data.load_mnist(DEFAULT_MNIST_DIR)
     assert x.shape == (10000, 1, 28, 28) and np.bincount(y).min() > 800
     assert y[:5].tolist() == [7, 2, 1, 0, 4]

@@ -4,6 +4,7 @@
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
 """
 import argparse
+import math
 import subprocess
 import sys
 import time
@@ -12,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _process
-from .data.datasets import SHARED_MNIST_DIR as DEFAULT_MNIST_DIR
+from .data.datasets import BUNDLED_MNIST_DIR as DEFAULT_MNIST_DIR
+from .files import check_writable
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
+MODELS = ("mlp", "lenet", "keras_mnist_cnn", "keras_cifar_cnn", "resnet18", "mobilenet_v2")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 
 
@@ -38,11 +41,11 @@ def _load_dataset(name, data_dir, model_name):
             return (*_split(images, labels, 0.2), f"{name} test split from {root}, 80/20 train/test")
     if name == "cifar10":
         if data_dir is None:
-            raise SystemExit("tinynn train: --dataset cifar10 needs --data-dir pointing at the "
-                             "unpacked binary version (data_batch_1.bin ... test_batch.bin)")
+            raise ValueError("--dataset cifar10 needs --data-dir pointing at the unpacked binary "
+                             "version (data_batch_1.bin ... test_batch.bin)")
         return (*data.load_cifar10(data_dir, "train"), *data.load_cifar10(data_dir, "test"),
                 f"CIFAR-10 from {data_dir}")
-    raise SystemExit(f"tinynn train: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
 
 
 def _split(images, labels, test_fraction):
@@ -62,8 +65,6 @@ def _build_model(name, channels, size, classes):
         "resnet18": lambda: models.resnet18(classes, channels),
         "mobilenet_v2": lambda: models.mobilenet_v2(classes, in_channels=channels),
     }
-    if name not in builders:
-        raise SystemExit(f"tinynn train: unknown model {name!r}; choose from {', '.join(builders)}")
     return builders[name]()
 
 
@@ -71,8 +72,6 @@ def _build_optimizer(name, params, lr):
     from . import optim
     classes = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
                "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
-    if name not in classes:
-        raise SystemExit(f"tinynn train: unknown optimizer {name!r}; choose from {', '.join(classes)}")
     kwargs = {"momentum": 0.9} if name == "sgd" else {}
     return classes[name](params, lr=lr, **kwargs)
 
@@ -160,18 +159,27 @@ def bench(suite, rest):
         raise SystemExit(result.returncode)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with each usage error on one line (and exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="tinynn", description="tinynn: a deep-learning engine "
-                                     "on NumPy and Numba. Commands: train, bench.")
+    parser = _Parser(prog="tinynn", description="tinynn: a deep-learning engine "
+                     "on NumPy and Numba. Commands: train, bench.")
     commands = parser.add_subparsers(dest="command", metavar="command")
     run = commands.add_parser("train", help="train a model and print its test accuracy")
-    run.add_argument("--model", default="lenet",
-                     help="mlp, lenet (default), keras_mnist_cnn, keras_cifar_cnn, resnet18, mobilenet_v2")
-    run.add_argument("--dataset", default="digits", help=f"{', '.join(DATASETS)} (default digits)")
+    run.add_argument("--model", default="lenet", choices=MODELS, metavar="MODEL",
+                     help=f"{', '.join(MODELS)} (default lenet)")
+    run.add_argument("--dataset", default="digits", choices=DATASETS, metavar="DATASET",
+                     help=f"{', '.join(DATASETS)} (default digits)")
     run.add_argument("--data-dir", default=None, help="directory of the dataset's files")
     run.add_argument("--epochs", type=int, default=8)
     run.add_argument("--batch-size", type=int, default=32)
-    run.add_argument("--optimizer", default="adam", help=", ".join(OPTIMIZERS))
+    run.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, metavar="OPTIMIZER",
+                     help=", ".join(OPTIMIZERS))
     run.add_argument("--lr", type=float, default=2e-3)
     run.add_argument("--device", default="cpu", help="cpu or cuda")
     run.add_argument("--seed", type=int, default=0)
@@ -183,16 +191,46 @@ def _parser():
     bench.add_argument("suite", choices=BENCHMARKS, help="conv: layers; models: training steps; "
                        "cuda: GPU kernels vs cuDNN")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that script, e.g. --quick")
+    parser.train_parser = run
     return parser
 
 
+def _check_train_arguments(parser, args):
+    """Every flag checked before any work starts: a typo costs a second, not an epoch."""
+    import tinynn
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error(f"--epochs and --batch-size must be positive, got {args.epochs} and "
+                     f"{args.batch_size}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        parser.error(f"--lr must be a positive number, got {args.lr}")
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        parser.error(f"--data-dir {args.data_dir} is not a folder")
+    for flag, path in (("--save", args.save), ("--plot", args.plot)):
+        try:
+            if path is not None:
+                check_writable(path, flag)
+        except OSError as error:
+            parser.error(str(error))
+    try:
+        device = tinynn.device(args.device)
+    except (TypeError, ValueError) as error:
+        parser.error(f"--device: {error}")
+    if device.type == "cuda" and not tinynn.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available here "
+                           "(tinynn.cuda.is_available() is False)")
+
+
 def main(argv=None):
+    from .training import NonFiniteLossError
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "train":
-        if args.epochs < 1 or args.batch_size < 1:
-            parser.error("--epochs and --batch-size must be positive")
-        train(args)
+        try:
+            _check_train_arguments(parser.train_parser, args)
+            train(args)
+        except (OSError, ValueError, RuntimeError, NonFiniteLossError) as error:
+            print(f"tinynn train: {error}", file=sys.stderr)   # bad data or files: one line
+            return 1
     elif args.command == "bench":
         bench(args.suite, args.rest)
     else:

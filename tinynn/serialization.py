@@ -1,23 +1,32 @@
 """``save``/``load``: state dicts as NumPy ``.npz`` archives, never pickle.
 
-The archive holds one array per leaf value and a JSON description of the
-nesting (dicts, lists, numbers, strings), so that an optimiser's state dict
-round-trips as well as a model's.  Loading uses ``allow_pickle=False``:
-a file cannot run code when it is opened.
+The archive holds one array per leaf value and a JSON description of the nesting (dicts,
+lists, numbers, strings), so that an optimiser's state dict round-trips as well as a
+model's.  Saving writes a temporary file and renames it over the target (``files.py``):
+a crash never destroys the previous good file.  Loading never runs code and trusts
+nothing in the file: each array's header must describe exactly the bytes stored after
+it (checked before anything is allocated), object arrays are refused, and the JSON
+nesting is checked node by node, to a bounded depth.
 """
 from __future__ import annotations
 
+import io
 import json
+import math
 import numbers
+import os
 import zipfile
 
 import numpy as np
 
+from .files import atomic_write
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
 
 _STRUCTURE_KEY = "__tinynn_structure__"
+MAX_DEPTH = 64                     # nesting of dicts/lists in a state dict
+MAX_DEFLATE_RATIO = 1100           # deflate cannot compress better than ~1032:1; more is a bomb
 
 
 def _encode(obj, arrays):
@@ -42,53 +51,128 @@ def _encode(obj, arrays):
                     "tensors, arrays, numbers, strings and dicts/lists of them")
 
 
-def _decode(node, archive):
-    kind, value = next(iter(node.items()))
-    if kind == "tensor":
-        return Tensor._wrap(archive[f"a{value}"])
-    if kind == "array":
-        return archive[f"a{value}"]
-    if kind == "dict":
-        return {k: _decode(v, archive) for k, v in value}
-    if kind == "list":
-        return [_decode(v, archive) for v in value]
-    if kind == "tuple":
-        return tuple(_decode(v, archive) for v in value)
-    return value
-
-
-def save(obj, path):
-    """Write ``obj`` (a state dict, or nested dicts/lists of tensors and numbers) to ``path``."""
+def save(obj, f):
+    """Write ``obj`` (a state dict, or nested dicts/lists of tensors and numbers) to ``f``, a
+    path (replaced atomically) or a file object opened for binary writing."""
     arrays = []
     structure = _encode(obj, arrays)
-    for array in arrays:
-        if array.dtype == object:
-            raise TypeError("save: object arrays cannot be stored without pickle")
+    if any(array.dtype.hasobject for array in arrays):
+        raise TypeError("save: object arrays cannot be stored without pickle")
     payload = {f"a{i}": array for i, array in enumerate(arrays)}
     payload[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
-    with open(path, "wb") as handle:
+    if hasattr(f, "write"):
+        np.savez(f, **payload)
+        return
+    with atomic_write(f, "save") as handle:
         np.savez(handle, **payload)
 
 
-def load(path, map_location=None):
-    """Read what ``save`` wrote.  Refuses anything that is not a tinynn ``.npz`` archive."""
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head != b"PK\x03\x04":
-        hint = " (it looks like a pickle file)" if head[:1] == b"\x80" else ""
-        raise ValueError(f"load: expected a .npz archive written by tinynn.save, got a file "
-                         f"starting with {head!r}{hint}; tinynn never unpickles files")
+# ---------------------------------------------------------------------------- loading
+class _Invalid(ValueError):
+    """A damaged or hostile archive; ``load`` names the file."""
+
+
+def _read_member(archive, info):
+    """One ``.npy`` member as an array, its header checked against its size first."""
+    if info.compress_type != zipfile.ZIP_STORED and \
+            info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 2 ** 20:
+        raise _Invalid(f"{info.filename} claims to expand {info.compress_size} bytes into "
+                       f"{info.file_size} (a zip bomb?)")
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(member, max_header_size=10_000)
+        except (ValueError, SyntaxError, EOFError) as error:
+            raise _Invalid(f"{info.filename} has no valid .npy header ({error})") from None
+        if dtype.hasobject:
+            raise _Invalid(f"{info.filename} holds Python objects (dtype {dtype}); tinynn never "
+                           "unpickles")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if member.tell() + nbytes != info.file_size:
+            raise _Invalid(f"{info.filename} declares shape {shape} of {dtype} ({nbytes} bytes) but "
+                           f"stores {info.file_size - member.tell()} bytes")
+        data = member.read(nbytes)
+    if len(data) != nbytes:
+        raise _Invalid(f"{info.filename} is truncated ({len(data)} of {nbytes} bytes)")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+    return array.copy()                     # writable, and owns its memory
+
+
+def _read_archive(source):
+    """name -> array for every member of the archive."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if _STRUCTURE_KEY not in archive.files:
-                return {name: Tensor._wrap(archive[name]) for name in archive.files}
-            structure = json.loads(archive[_STRUCTURE_KEY].tobytes().decode())
-            result = _decode(structure, archive)
-    except (zipfile.BadZipFile, ValueError, json.JSONDecodeError) as error:
-        raise ValueError(f"load: {path} is not a valid tinynn archive: {error}") from None
-    if map_location is not None:
-        result = _move(result, map_location)
-    return result
+        with zipfile.ZipFile(source) as archive:
+            members = [i for i in archive.infolist() if not i.is_dir()]
+            if not all(i.filename.endswith(".npy") for i in members):
+                raise _Invalid("it holds files other than .npy arrays")
+            return {i.filename[:-4]: _read_member(archive, i) for i in members}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
+        raise _Invalid(f"the zip archive is damaged ({error})") from None
+
+
+def _decode(node, arrays, depth=0):
+    """The object a structure node describes; every node is checked before it is used."""
+    if depth > MAX_DEPTH:
+        raise _Invalid(f"its structure is nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(node, dict) or len(node) != 1:
+        raise _Invalid(f"its structure has a malformed node {str(node)[:60]!r}")
+    kind, value = next(iter(node.items()))
+    if kind in ("tensor", "array"):
+        name = f"a{value}" if isinstance(value, int) and not isinstance(value, bool) else None
+        if name not in arrays:
+            raise _Invalid(f"its structure refers to array {value!r}, which is missing")
+        return Tensor._wrap(arrays[name]) if kind == "tensor" else arrays[name]
+    if kind == "dict" and isinstance(value, list) and all(
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+            for item in value):
+        return {k: _decode(v, arrays, depth + 1) for k, v in value}
+    if kind in ("list", "tuple") and isinstance(value, list):
+        items = [_decode(v, arrays, depth + 1) for v in value]
+        return items if kind == "list" else tuple(items)
+    if kind == "value" and (value is None or isinstance(value, (bool, str, int, float))):
+        return value
+    raise _Invalid(f"its structure has a malformed {kind!r} node")
+
+
+def _open(f):
+    """A seekable binary handle on ``f`` and whether this function must close it.  An int is
+    the caller's file descriptor: read through it, never close it."""
+    if isinstance(f, int):
+        return open(f, "rb", closefd=False), True
+    if hasattr(f, "read"):
+        return (f, False) if f.seekable() else (io.BytesIO(f.read()), False)
+    return open(os.fspath(f), "rb"), True
+
+
+def load(f, map_location=None, weights_only=None):
+    """Read what ``save`` wrote, from a path, a file object or a file descriptor.  Refuses
+    anything that is not a valid ``.npz`` archive.  (``weights_only`` is accepted for
+    PyTorch's signature: tinynn loads only data, always.)"""
+    handle, owned = _open(f)
+    try:
+        start = handle.tell()
+        head = handle.read(4)
+        handle.seek(start)
+        if head != b"PK\x03\x04":
+            hint = " (it looks like a pickle file)" if head[:1] == b"\x80" else ""
+            raise ValueError(f"load: expected a .npz archive written by tinynn.save, got a file "
+                             f"starting with {head!r}{hint}; tinynn never unpickles files")
+        arrays = _read_archive(handle)
+        if _STRUCTURE_KEY not in arrays:
+            result = {name: Tensor._wrap(array) for name, array in arrays.items()}
+        else:
+            text = arrays.pop(_STRUCTURE_KEY).tobytes().decode("utf-8", errors="replace")
+            result = _decode(json.loads(text), arrays)
+    except (_Invalid, json.JSONDecodeError, RecursionError) as error:
+        reason = "its structure is nested too deeply" if isinstance(error, RecursionError) else error
+        raise ValueError(f"load: {getattr(f, 'name', f)} is not a valid tinynn archive: "
+                         f"{reason}") from None
+    finally:
+        if owned:
+            handle.close()
+    return result if map_location is None else _move(result, map_location)
 
 
 def _move(obj, device):

@@ -16,19 +16,37 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def _first_non_finite(model):
-    """The first parameter (by name) whose value or gradient is NaN/inf, as words."""
-    for name, param in model.named_parameters():
+    """The first parameter (by name) whose value, else whose gradient, is NaN/inf, as words.
+    Weights come first: a non-finite weight makes every gradient before it non-finite too."""
+    params = list(model.named_parameters())
+    for name, param in params:
         if not np.isfinite(np.asarray(param.detach())).all():
             return f"the weights of '{name}'"
+    for name, param in params:
         if param.grad is not None and not np.isfinite(np.asarray(param.grad)).all():
             return f"the gradient of '{name}'"
     return None
 
 
-def check_finite_loss(loss_value, step, model):
-    """Raise, naming the step and the first layer that went non-finite, if the loss did."""
+def _first_bad_sample(inputs):
+    """The index of the first sample of the batch holding NaN or inf, or None."""
+    values = np.asarray(inputs.detach() if hasattr(inputs, "detach") else inputs)
+    if values.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def check_finite_loss(loss_value, step, model, inputs=None):
+    """Raise, naming the step and where the first non-finite value came from (the input
+    batch, or the first layer whose weights or gradient went non-finite), if the loss did."""
     if np.isfinite(loss_value):
         return
+    sample = None if inputs is None else _first_bad_sample(inputs)
+    if sample is not None:
+        raise NonFiniteLossError(f"training step {step}: the loss is {loss_value} because the input "
+                                 f"batch holds NaN or inf (first in sample {sample} of the batch); "
+                                 "clean the data, e.g. check np.isfinite(x).all()")
     culprit = _first_non_finite(model)
     where = f"; the first non-finite values are in {culprit}" if culprit else \
         "; all weights are still finite (check the inputs and the loss)"
@@ -71,7 +89,7 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         loss = loss_fn(logits, labels)
         loss.backward()
         value = loss.item()
-        check_finite_loss(value, step, model)
+        check_finite_loss(value, step, model, inputs)
         optimizer.step()
         total_loss += value * len(inputs)
         correct += count_correct(logits, labels)

@@ -13,12 +13,15 @@ import hashlib
 import os
 import struct
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-# The official MNIST test split in the workspace folder beside the checkout (../shared/data/mnist).
-SHARED_MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+from ..files import atomic_write
+
+# The official MNIST test split, shipped inside the package (mnist/README.md: source, licence).
+BUNDLED_MNIST_DIR = Path(__file__).resolve().parent / "mnist"
 
 __all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "load_cifar10", "read_idx",
            "upsample", "DatasetNotFoundError"]
@@ -54,11 +57,16 @@ def read_idx(path):
     """Read one IDX file (the MNIST format), gzip-compressed or raw."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read()
+    except (EOFError, OSError, zlib.error) as error:      # truncated or corrupt gzip
+        raise ValueError(f"read_idx: {path} is damaged ({type(error).__name__}: {error})") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
         raise ValueError(f"read_idx: {path} is not an IDX file (bad magic number {data[:4]!r})")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"read_idx: {path} is truncated inside its header")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=_IDX_TYPES[data[2]], offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
@@ -71,7 +79,7 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 # MD5 of the gzip files (the values torchvision checks), verified after a download.
-# The MNIST test files' values were checked here against ../shared/data/mnist.
+# The bundled test files match theirs (tests/test_data.py checks it).
 MNIST_MD5 = {
     "mnist": {
         "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -108,7 +116,8 @@ def _download(url, target, md5):
                                    f"offline: copy the files into {target.parent} instead") from None
     if hashlib.md5(data).hexdigest() != md5:
         raise ValueError(f"download of {url}: checksum mismatch, the file is corrupt or was altered")
-    target.write_bytes(data)
+    with atomic_write(target, "download") as handle:
+        handle.write(data)
 
 
 def _load_idx_pair(name, root, split, download):
@@ -128,18 +137,34 @@ def _load_idx_pair(name, root, split, download):
                 "pass download=True on a machine that is online, or copy the files there")
         paths.append(path)
     images, labels = (read_idx(p) for p in paths)
+    if images.ndim != 3 or labels.ndim != 1:
+        raise ValueError(f"{name}: expected images of shape (N, 28, 28) in {paths[0].name} and labels "
+                         f"of shape (N,) in {paths[1].name}, got {images.shape} and {labels.shape} "
+                         "(are the two files swapped or mislabelled?)")
     if len(images) != len(labels):
         raise ValueError(f"{name}: {len(images)} images but {len(labels)} labels in {root}")
     return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)
 
 
 def load_mnist(root, split="test", download=False):
-    """MNIST from IDX files in ``root`` (``../shared/data/mnist`` holds the test split)."""
+    """MNIST from IDX files in ``root`` (``BUNDLED_MNIST_DIR`` holds the test split)."""
     return _load_idx_pair("mnist", root, split, download)
 
 
 def load_fashion_mnist(root, split="test", download=False):
     return _load_idx_pair("fashion_mnist", root, split, download)
+
+
+def _cifar_records(path):
+    """One CIFAR-10 binary file as (N, 3073) records: 1 label byte + 3·32·32 pixel bytes."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % 3073:
+        raise ValueError(f"load_cifar10: {path} holds {raw.size} bytes, not a whole number of "
+                         "3,073-byte records (1 label + 32×32×3 pixels); is it the binary version?")
+    records = raw.reshape(-1, 3073)
+    if records[:, 0].max() > 9:
+        raise ValueError(f"load_cifar10: {path} has labels above 9; is it CIFAR-100 or not CIFAR?")
+    return records
 
 
 def load_cifar10(root, split="train"):
@@ -155,6 +180,6 @@ def load_cifar10(root, split="train"):
     else:
         raise DatasetNotFoundError(f"load_cifar10: expected {', '.join(names)} in {root} (the "
                                    "binary version of CIFAR-10, cifar-10-binary.tar.gz, unpacked)")
-    records = np.concatenate([np.fromfile(p, dtype=np.uint8).reshape(-1, 3073) for p in paths])
+    records = np.concatenate([_cifar_records(p) for p in paths])
     images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
     return images, records[:, 0].astype(np.int64)

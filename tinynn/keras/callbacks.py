@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..files import check_writable
 from ..training import History as _History
 
 
@@ -128,6 +129,7 @@ class ModelCheckpoint(_Monitor):
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
         super().__init__(monitor, mode, 0.0)
         self.filepath, self.save_best_only = str(filepath), save_best_only
+        check_writable(self.filepath, "ModelCheckpoint")      # now, not after the first epoch
 
     def on_epoch_end(self, epoch, logs=None):
         path = self.filepath.format(epoch=epoch + 1, **(logs or {}))

@@ -231,6 +231,8 @@ class Sequential(nn.Module):
         state["__input_shape__"] = np.asarray(self.input_spec)
         save(state, filepath)
 
+    save_weights = save
+
     def load_weights(self, filepath):
         state = load(filepath)
         shape = state.pop("__input_shape__", None)

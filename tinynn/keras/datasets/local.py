@@ -3,7 +3,7 @@ array conventions (this engine never downloads silently).
 
 ``mnist.load_data()`` returns ``(x_train, y_train), (x_test, y_test)`` as Keras does:
 uint8 images (N, 28, 28) and int labels.  Files are looked up in ``path``, then in
-``$TINYNN_DATA/<name>``, then (MNIST only) in the repository's ``../shared/data/mnist``.
+``$TINYNN_DATA/<name>``, then (MNIST only) in the test split shipped in ``tinynn/data/mnist``.
 When only the official *test* split is present, it is split 8,000 / 2,000 and a
 notice says so.  ``cifar10.load_data()`` reads the binary version.
 """
@@ -19,7 +19,7 @@ def _candidates(path, name):
     if os.environ.get("TINYNN_DATA"):
         found.append(Path(os.environ["TINYNN_DATA"]) / name)
     if name == "mnist":
-        found.append(data.datasets.SHARED_MNIST_DIR)
+        found.append(data.datasets.BUNDLED_MNIST_DIR)
     return found
 
 
