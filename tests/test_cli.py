@@ -51,7 +51,7 @@ def _run(argv, capsys):
     (["--save", "/nonexistent/folder/model.npz"], 2, "--save: cannot write .* the folder /nonexistent/folder does not exist"),
     (["--plot", "/nonexistent/curves.png"], 2, "--plot: cannot write"),
     (["--data-dir", "/nonexistent"], 2, "--data-dir /nonexistent is not a folder"),
-    (["--device", "tpu"], 2, "--device: device: expected 'cpu' or 'cuda', got 'tpu'"),
+    (["--device", "tpu"], 2, "--device: device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
     (["--bogus"], 2, "unrecognized arguments: --bogus"),
     (["--dataset", "cifar10"], 1, "--dataset cifar10 needs --data-dir"),
     (["--dataset", "mnist", "--data-dir", "."], 1, "mnist: no t10k-images-idx3-ubyte"),

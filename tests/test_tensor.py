@@ -121,7 +121,7 @@ def test_inplace_methods_inside_a_graph_are_errors_but_augmented_assignment_reco
     h += 1                       # rebinds h to h + 1, recorded
     h.sum().backward()
     assert w.grad.numpy().tolist() == [2.0, 2.0, 2.0]
-    with pytest.raises(ValueError, match=r"copy_: expected a source broadcastable to \(3,\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"copy_: expected a value broadcastable to the tensor.s shape \(3,\), got shape \(2,\)"):
         tinynn.ones(3).copy_(np.ones(2))
 
 

@@ -24,8 +24,8 @@ class device:
         if not isinstance(spec, str):
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda', got {spec!r}")
         name, _, number = spec.partition(":")
-        if name not in ("cpu", "cuda"):
-            raise ValueError(f"device: expected 'cpu' or 'cuda', got {spec!r}")
+        if name not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
         self.type = name
         self.index = int(number) if number else index
 

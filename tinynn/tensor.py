@@ -247,6 +247,7 @@ class Tensor:
     # ---------------------------------------------------------------- comparisons (no gradient)
     def _compare(self, ufunc, other):
         value = other._array if isinstance(other, Tensor) else other
+        _ops.arithmetic.check_broadcast(ufunc.__name__, self._array, value)
         return Tensor._wrap(ufunc(self._array, value), self._device)
 
     def __eq__(self, other): return self._compare(np.equal, other)

@@ -26,6 +26,15 @@ def _same_padding(size, kernel, stride, dilation=1):
     return total // 2, total - total // 2
 
 
+def _shape(op, shape):
+    """A declared ``input_shape``: a tuple of positive ints, without the batch axis."""
+    if not isinstance(shape, (tuple, list)) or not shape or not all(
+            isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+        raise ValueError(f"{op}: expected input_shape to be a tuple of positive ints without the "
+                         f"batch axis, e.g. (28, 28, 1), got {shape!r}")
+    return tuple(int(s) for s in shape)
+
+
 def _check_padding(op, padding):
     if padding not in ("valid", "same"):
         raise ValueError(f"{op}: expected padding 'valid' or 'same', got {padding!r}")
@@ -50,6 +59,8 @@ class Layer(nn.Module):
     """Base class: ``build(input_shape) -> output_shape`` (Keras shapes, no batch axis),
     ``call(x)`` on the internal layout, then the optional activation."""
 
+    input_rank = None          # the image layers need (height, width, channels)
+
     def __init__(self, activation=None, input_shape=None, input_dim=None, name=None,
                  kernel_regularizer=None, bias_regularizer=None, **unused):
         super().__init__()
@@ -59,7 +70,7 @@ class Layer(nn.Module):
         self.activation_name = activation if isinstance(activation, str) else getattr(
             activation, "__name__", None)
         self.declared_input_shape = (input_dim,) if input_dim is not None else (
-            tuple(input_shape) if input_shape is not None else None)
+            _shape(type(self).__name__, input_shape) if input_shape is not None else None)
         self.layer_name = name
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.built = False
@@ -69,6 +80,9 @@ class Layer(nn.Module):
         return input_shape
 
     def ensure_built(self, input_shape):
+        if self.input_rank is not None and len(input_shape) != self.input_rank:
+            raise ValueError(f"{type(self).__name__}: expected an input shape (height, width, "
+                             f"channels) without the batch axis, got {tuple(input_shape)}")
         if not self.built:
             self.input_shape = tuple(input_shape)
             self.output_shape = tuple(self.build(self.input_shape))
@@ -140,10 +154,9 @@ class Conv2D(Layer):
         self.strides = pair(strides, "strides", "Conv2D")
         self.dilation_rate = pair(dilation_rate, "dilation_rate", "Conv2D")
 
+    input_rank = 3
+
     def build(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(f"Conv2D: expected an input shape (height, width, channels), got "
-                             f"{input_shape}")
         h, w, channels = input_shape
         self.inner = _keras_init(nn.Conv2d(channels, self.filters, self.kernel_size, self.strides,
                                            0, self.dilation_rate, bias=self.use_bias))
@@ -159,6 +172,8 @@ class Conv2D(Layer):
 
 
 class _Pooling2D(Layer):
+    input_rank = 3
+
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
         super().__init__(None, **kwargs)
         op = type(self).__name__
@@ -195,6 +210,8 @@ class AveragePooling2D(_Pooling2D):
 
 
 class GlobalAveragePooling2D(Layer):
+    input_rank = 3
+
     def build(self, input_shape):
         return (input_shape[-1],)
 

@@ -76,7 +76,7 @@ class Sequential(nn.Module):
 
     def forward(self, x):
         if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x, dtype=np.float32))
+            x = Tensor(_numeric("predict", "x", x).astype(np.float32))
         self._check_input(x.shape)
         if x.ndim == 4:               # Keras' (N, H, W, C) -> tinynn's (N, C, H, W), once
             x = x.permute(0, 3, 1, 2)
@@ -106,8 +106,7 @@ class Sequential(nn.Module):
     def _check_data(self, x, y, op):
         if self.optimizer is None:
             raise RuntimeError(f"{op}: call compile(optimizer=..., loss=...) first")
-        x = np.asarray(x, dtype=np.float32)
-        y = np.asarray(y)
+        x, y = _numeric(op, "x", x).astype(np.float32), _numeric(op, "y", y)
         if len(x) != len(y):
             raise ValueError(f"{op}: x has {len(x)} samples but y has {len(y)}; they must match")
         self._check_input(x.shape)
@@ -239,6 +238,18 @@ class Sequential(nn.Module):
         if not self.built and shape is not None:
             self.build(tuple(np.asarray(shape)))
         self.load_state_dict(state)
+
+
+def _numeric(op, name, values):
+    """``values`` as a NumPy array of numbers, or an error that says what it was instead."""
+    if values is None:
+        raise ValueError(f"{op}: expected {name}, an array with one row per sample, got None")
+    array = np.asarray(values.detach() if isinstance(values, Tensor) else values)
+    if array.dtype.kind not in "biuf" or array.ndim == 0:
+        raise TypeError(f"{op}: expected {name} to be an array of numbers with one row per sample, "
+                        f"got {type(values).__name__} of dtype {array.dtype} and shape {array.shape}"
+                        + (" (encode strings as numbers first)" if array.dtype.kind in "US" else ""))
+    return array
 
 
 def _keras_name(class_name, seen):

@@ -8,14 +8,14 @@ import numpy as np
 from ..autograd import Function
 
 
-def check_broadcast(op, a, b):
-    """Raise a readable error instead of NumPy's when two shapes do not broadcast."""
-    if a.shape != b.shape:
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together "
-                             "(trailing dimensions must be equal or 1)") from None
+def check_broadcast(op, *operands):
+    """Raise a readable error instead of NumPy's when the operands' shapes do not broadcast."""
+    shapes = [np.shape(x) for x in operands]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                         "together (trailing dimensions must be equal or 1)") from None
 
 
 class Add(Function):
@@ -176,6 +176,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, a, b, condition):
+        check_broadcast("where", condition, a, b)
         ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 

@@ -33,21 +33,30 @@ def update(tensor, op, ufunc, other, out_of_place=None):
                                "tinynn.no_grad()")
         return out_of_place(other)
     value = other._array if isinstance(other, Tensor) else other
-    ufunc(tensor._array, value, out=tensor._array, casting="same_kind")
+    _check_fits(op, tensor, value)
+    try:
+        ufunc(tensor._array, value, out=tensor._array, casting="same_kind")
+    except TypeError:                  # NumPy's casting error: float results into an int tensor
+        raise TypeError(f"{op}: cannot write a {np.result_type(tensor._array, value)} result into "
+                        f"the {tensor.dtype} tensor in place; convert it first (x = x.float())") from None
     bump(tensor._array)
     return tensor
 
 
-def copy(tensor, source):
-    check(tensor, "copy_")
-    value = source._array if isinstance(source, Tensor) else source
+def _check_fits(op, tensor, value):
     try:
         fits = np.broadcast_shapes(np.shape(value), tensor.shape) == tensor.shape
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"copy_: expected a source broadcastable to {tensor.shape}, "
-                         f"got {np.shape(value)}")
+        raise ValueError(f"{op}: expected a value broadcastable to the tensor's shape {tensor.shape}, "
+                         f"got shape {np.shape(value)}")
+
+
+def copy(tensor, source):
+    check(tensor, "copy_")
+    value = source._array if isinstance(source, Tensor) else source
+    _check_fits("copy_", tensor, value)
     tensor._array[...] = move_array(value, CPU) if tensor.device.type == "cpu" else value
     bump(tensor._array)
     return tensor
@@ -69,5 +78,17 @@ def clamp(tensor, low, high):
 
 def setitem(tensor, index, value):
     check(tensor, "setitem")
-    tensor._array[index] = value._array if isinstance(value, Tensor) else value
+    value = value._array if isinstance(value, Tensor) else value
+    try:
+        tensor._array[index] = value
+    except IndexError as error:
+        raise IndexError(f"setitem: {error} (tensor of shape {tensor.shape})") from None
+    except ValueError as error:
+        raise ValueError(f"setitem: cannot assign a value of shape {np.shape(value)} to "
+                         f"tensor{_index_text(index)} of a tensor of shape {tensor.shape} "
+                         f"({error})") from None
     bump(tensor._array)
+
+
+def _index_text(index):
+    return f"[{index!r}]" if not isinstance(index, np.ndarray) else f"[array of shape {index.shape}]"

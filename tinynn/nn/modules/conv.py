@@ -1,7 +1,7 @@
 """``Conv2d``: the 2-D convolution layer (``F.conv2d`` holds the formula)."""
 from .. import functional as F
 from .linear import WeightedLayer
-from .utils import pair
+from .utils import check_positive, check_sizes as _check_sizes, pair
 
 __all__ = ["Conv2d"]
 
@@ -15,6 +15,7 @@ class Conv2d(WeightedLayer):
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is implemented, got "
                                       f"{padding_mode!r}")
+        _check_sizes("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
@@ -22,6 +23,11 @@ class Conv2d(WeightedLayer):
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
         self.stride, self.dilation = pair(stride, "stride", "Conv2d"), pair(dilation, "dilation", "Conv2d")
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
+        for name, values in (("kernel_size", self.kernel_size), ("stride", self.stride),
+                             ("dilation", self.dilation)):
+            check_positive("Conv2d", name, values)
+        if not isinstance(padding, str):
+            check_positive("Conv2d", "padding", self.padding, minimum=0)
         self.padding_mode = padding_mode
         self._create_parameters((out_channels, in_channels // groups) + self.kernel_size, bias,
                                 dtype, device)

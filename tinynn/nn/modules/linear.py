@@ -8,6 +8,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import check_sizes
 
 __all__ = ["Identity", "Linear"]
 
@@ -47,9 +48,7 @@ class Linear(WeightedLayer):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: expected positive feature counts, got in_features="
-                             f"{in_features}, out_features={out_features}")
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self._create_parameters((out_features, in_features), bias, dtype, device)
 

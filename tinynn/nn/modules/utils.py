@@ -5,7 +5,7 @@ import numpy as np
 
 from ...tensor import Tensor
 
-__all__ = ["pair", "output_size", "check_4d", "check_positive"]
+__all__ = ["pair", "output_size", "check_4d", "check_positive", "check_sizes"]
 
 
 def pair(value, name, op):
@@ -41,3 +41,10 @@ def check_4d(op, x):
 def check_positive(op, name, values, minimum=1):
     if any(v < minimum for v in values):
         raise ValueError(f"{op}: expected {name} >= {minimum}, got {values}")
+
+
+def check_sizes(op, **sizes):
+    """Layer sizes (features, channels, groups) must be positive ints."""
+    for name, value in sizes.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{op}: expected {name} to be a positive int, got {value!r}")
