@@ -177,3 +177,16 @@ def test_readme_names_only_files_that_exist():
     assert len(paths) >= 15
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert not missing, missing
+
+
+def test_plain_pytest_skips_only_the_cuda_folder_without_the_simulator():
+    """``python -m pytest`` from the root must run the suite, not skip all of it."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_layout.py::test_front_end_namespaces_are_modules", "tests/cuda/test_cuda_device.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert re.search(r"\b1 passed, \d+ skipped", result.stdout), result.stdout[-2000:]
