@@ -51,6 +51,8 @@ SILENT = [
     (lambda: data.random_split(range(4), [5, -1]), ValueError,
      r"random_split: expected non-negative lengths"),
     (lambda: data.random_split(range(4), [2.5, 1.5]), ValueError, r"must sum to the dataset size"),
+    (lambda: tinynn.ones(2).to(dtype=str), TypeError, r"to: expected a numeric dtype"),
+    (lambda: nn.BatchNorm2d(0), ValueError, r"BatchNorm2d: expected num_features to be a positive int"),
 ]
 
 # Each failed before, but deep inside NumPy (or with a message that named nothing).
@@ -79,6 +81,7 @@ UNCLEAR = [
     (lambda: tinynn.zeros(2, -1), ValueError, r"zeros: expected non-negative sizes, got \(2, -1\)"),
     (lambda: tinynn.eye(-2), ValueError, r"eye: expected non-negative sizes"),
     (lambda: tinynn.randint(5, 5, (2,)), ValueError, r"randint: expected low < high"),
+    (lambda: tinynn.full((2,), "a"), TypeError, r"full: expected a number for fill_value, got 'a'"),
     (lambda: tinynn.device("tpu"), ValueError, r"device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
     (lambda: tinynn.ones(2).to("cuda:x"), ValueError, r"got 'cuda:x'"),
     (lambda: keras.models.Sequential([keras.layers.MaxPooling2D((2, 2), input_shape=(28, 28))]),

@@ -48,6 +48,8 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if not isinstance(fill_value, (numbers.Real, np.bool_)):
+        raise TypeError(f"full: expected a number for fill_value, got {fill_value!r}")
     if dtype is None and isinstance(fill_value, numbers.Integral) and not isinstance(fill_value, bool):
         dtype = int64
     return _make(np.full(_size((size,), "full"), fill_value), dtype, requires_grad, device)

@@ -151,6 +151,8 @@ class Tensor:
             else:
                 dtype = arg
         out = self
+        if dtype is not None and np.dtype(dtype).kind not in "biuf":
+            raise TypeError(f"to: expected a numeric dtype (tinynn.float32, tinynn.int64, ...), got {dtype!r}")
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = _ops.shape.Cast.apply(out, dtype=np.dtype(dtype))
         if device is not None and as_device(device) != self._device:

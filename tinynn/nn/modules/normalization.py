@@ -10,6 +10,7 @@ from .. import functional as F
 from ..functional.normalization import running_average_factor
 from ..parameter import Parameter
 from .module import Module
+from .utils import check_sizes
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
@@ -25,6 +26,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None):
         super().__init__()
+        check_sizes(type(self).__name__, num_features=num_features)
         dtype = np.dtype(dtype or np.float32)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
