@@ -3,9 +3,10 @@
     modules/       the layers, one family per file (linear, conv, pooling, normalization,
                    dropout, flatten, activation, loss, container) and ``Module`` itself
     functional/    the same families as functions: the op and its gradient, side by side
+    utils/         tools on parameters: prune.py (pruning masks)
     parameter.py   ``Parameter``          init.py   weight initialisation
 """
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .modules import (  # noqa: F401
     Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout,
     Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,

@@ -14,6 +14,7 @@ from ...autograd.versions import bump
 from ...device import CPU
 from ...tensor import Tensor
 from ..parameter import Parameter
+from . import hooks
 
 __all__ = ["Module"]
 
@@ -28,6 +29,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------ registration
@@ -224,7 +227,17 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if not self._forward_pre_hooks and not self._forward_hooks:
+            return self.forward(*args, **kwargs)
+        return hooks.run_with_hooks(self, args, kwargs)
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, inputs)`` before every forward; may return replacement inputs."""
+        return hooks.register(self._forward_pre_hooks, hook, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook):
+        """``hook(module, inputs, output)`` after every forward; may return a new output."""
+        return hooks.register(self._forward_hooks, hook, "register_forward_hook")
 
     def extra_repr(self) -> str:
         return ""
