@@ -56,26 +56,22 @@ class BasePruningMethod:
     def apply(cls, module, name, *args, importance_scores=None, **kwargs):
         """Prune ``module.<name>`` with a new ``cls(*args, **kwargs)``, composing with any
         pruning already there; returns the method (or container) now installed."""
-        method = _install_composite(cls, module, name, *args, **kwargs)
-        if not isinstance(method, PruningContainer) and not isinstance(module._parameters.get(name), Parameter):
+        old_key, method = _composite(cls(*args, **kwargs), module, name)
+        if old_key is None and not isinstance(module._parameters.get(name), Parameter):
             raise ValueError(f"prune: {type(module).__name__} has no parameter {name!r}")
         orig = getattr(module, name)
         scores = _array(orig if importance_scores is None else importance_scores)
         if scores.shape != orig.shape:
             raise ValueError(f"prune: importance_scores of shape {scores.shape} do not match "
                              f"{name} of shape {orig.shape}")
-        if isinstance(method, PruningContainer):
-            default_mask = _array(getattr(module, name + "_mask")).copy()
-        else:
+        default_mask = np.ones_like(_array(orig)) if old_key is None \
+            else _array(getattr(module, name + "_mask")).copy()
+        mask = method.compute_mask(scores, default_mask=default_mask)   # may refuse: nothing changed yet
+        if old_key is None:
             module.register_parameter(name + "_orig", orig)
             del module._parameters[name]
-            default_mask = np.ones_like(_array(orig))
-        try:
-            mask = method.compute_mask(scores, default_mask=default_mask)
-        except Exception:
-            if not isinstance(method, PruningContainer):       # leave the module as it was
-                module.register_parameter(name, module._parameters.pop(name + "_orig"))
-            raise
+        else:
+            del module._forward_pre_hooks[old_key]
         module.register_buffer(name + "_mask", Tensor(mask.astype(_array(orig).dtype),
                                                       device=orig.device))
         setattr(module, name, method.apply_mask(module))
@@ -100,19 +96,16 @@ class BasePruningMethod:
         setattr(module, self._tensor_name, orig)
 
 
-def _install_composite(cls, module, name, *args, **kwargs):
-    """Take the pruning hook already on ``module.<name>`` (if any) off the module and return
-    it combined with the new method in one PruningContainer."""
-    found = [key for key, hook in module._forward_pre_hooks.items()
-             if isinstance(hook, BasePruningMethod) and hook._tensor_name == name]
-    old = module._forward_pre_hooks.pop(found[0]) if found else None
-    method = cls(*args, **kwargs)
+def _composite(method, module, name):
+    """(key of the pruning hook already on ``module.<name>`` or None, the method to install:
+    ``method`` itself, or a new PruningContainer of the old methods and ``method``).  Nothing
+    on the module changes here, so a method that then refuses leaves it as it was."""
     method._tensor_name = name
-    if old is None:
-        return method
-    container = old if isinstance(old, PruningContainer) else PruningContainer(old)
-    container.add_pruning_method(method)
-    return container
+    for key, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
+            earlier = tuple(hook) if isinstance(hook, PruningContainer) else (hook,)
+            return key, PruningContainer(*earlier, method)
+    return None, method
 
 
 class PruningContainer(BasePruningMethod):
