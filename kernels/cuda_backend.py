@@ -7,10 +7,12 @@ CUDA kernels do the gathers and the per-channel loops; cuBLAS does the matrix pr
     pooling          cuda_pool.py
     batch norm       cuda_batchnorm.py
     ReLU             NumPy's formula, which CuPy runs on the GPU (elementwise.py)
+    sparse, int8     the dense product on cuBLAS / CuPy's integer matmul (correct, not tuned)
 """
 import numpy as np
 
 from . import conv, cuda_conv, plan
+from .cuda_common import array_module
 from .cuda_batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .cuda_pool import (  # noqa: F401
     avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
@@ -24,6 +26,20 @@ PRIMITIVES = conv.Primitives(
     depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None)
 
 conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CUDA_FEATURES)
+
+
+def csr_linear(x, values, columns, starts):
+    """y = x Wᵀ with W rebuilt dense on the device: correct everywhere, fast only on cuBLAS."""
+    xp = array_module(x)
+    counts = np.diff(starts.get() if hasattr(starts, "get") else np.asarray(starts))
+    rows = xp.asarray(np.repeat(np.arange(len(counts)), counts))
+    dense = xp.zeros((len(counts), x.shape[1]), dtype=x.dtype)
+    dense[rows, xp.asarray(columns).astype(xp.int64)] = xp.asarray(values)
+    return x @ dense.T
+
+
+def int8_matmul(a, b):
+    return a.astype("int32") @ b.astype("int32").T
 
 
 def erf(x):

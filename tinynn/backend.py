@@ -72,6 +72,12 @@ class Backend(Protocol):
     def erf(self, x):
         """The error function, elementwise (exact GELU needs it)."""
 
+    def csr_linear(self, x, values, columns, starts):
+        """y = x Wᵀ for a sparse weight W (out, in) in CSR form: (N, in) → (N, out)."""
+
+    def int8_matmul(self, a, b):
+        """uint8 a (M, K) times int8 b (N, K) transposed, exactly, as int32 (M, N)."""
+
 
 class _State(threading.local):
     kernels = os.environ.get("TINYNN_KERNELS", "numba")

@@ -29,20 +29,51 @@ MAX_DEPTH = 64                     # nesting of dicts/lists in a state dict
 MAX_DEFLATE_RATIO = 1100           # deflate cannot compress better than ~1032:1; more is a bomb
 
 
-def _encode(obj, arrays):
-    """Replace every array in ``obj`` by a reference into ``arrays``; return JSON-able data."""
+class _Writer:
+    """The arrays of one archive: each stored once (tied parameters share one entry), and,
+    with ``sparse``, mostly-zero float arrays as CSR (values, column indices, row starts)."""
+
+    def __init__(self, sparse):
+        self.arrays, self.stored, self.sparse = [], {}, sparse
+
+    def add(self, array):
+        if id(array) not in self.stored:
+            self.arrays.append(array)
+            self.stored[id(array)] = len(self.arrays) - 1
+        return self.stored[id(array)]
+
+    def encode(self, array, kind):
+        if self.sparse and array.dtype.kind == "f" and array.size >= SPARSE_MIN_SIZE \
+                and np.count_nonzero(array) <= array.size * SPARSE_MAX_DENSITY:
+            return {"csr": {"arrays": [self.add(a) for a in _to_csr(array)], "shape": list(array.shape),
+                            "tensor": kind == "tensor"}}
+        return {kind: self.add(array)}
+
+
+SPARSE_MIN_SIZE = 64               # smaller arrays are not worth three
+SPARSE_MAX_DENSITY = 0.5           # CSR pays (4 + 2 bytes per value) below half full
+
+
+def _to_csr(array):
+    """(values, column indices, row starts) of ``array`` viewed as (rows, -1)."""
+    matrix = array.reshape(array.shape[0] if array.ndim > 1 else 1, -1)
+    rows, cols = np.nonzero(matrix)
+    starts = np.searchsorted(rows, np.arange(matrix.shape[0] + 1)).astype(np.int64)
+    return matrix[rows, cols], cols.astype(np.uint16 if matrix.shape[1] <= 2 ** 16 else np.int64), starts
+
+
+def _encode(obj, writer):
+    """Replace every array in ``obj`` by a reference into the archive; return JSON-able data."""
     if isinstance(obj, Tensor):
-        arrays.append(np.asarray(obj.detach()))
-        return {"tensor": len(arrays) - 1}
+        return writer.encode(np.asarray(obj.detach()), "tensor")
     if isinstance(obj, np.ndarray):
-        arrays.append(obj)
-        return {"array": len(arrays) - 1}
+        return writer.encode(obj, "array")
     if isinstance(obj, dict):
         if not all(isinstance(k, (str, int)) for k in obj):
             raise TypeError("save: dictionary keys must be strings or ints")
-        return {"dict": [[k, _encode(v, arrays)] for k, v in obj.items()]}
+        return {"dict": [[k, _encode(v, writer)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        return {"list" if isinstance(obj, list) else "tuple": [_encode(v, arrays) for v in obj]}
+        return {"list" if isinstance(obj, list) else "tuple": [_encode(v, writer) for v in obj]}
     if obj is None or isinstance(obj, (bool, str)):
         return {"value": obj}
     if isinstance(obj, numbers.Number):
@@ -51,20 +82,25 @@ def _encode(obj, arrays):
                     "tensors, arrays, numbers, strings and dicts/lists of them")
 
 
-def save(obj, f):
+def save(obj, f, sparse=False, compress=False):
     """Write ``obj`` (a state dict, or nested dicts/lists of tensors and numbers) to ``f``, a
-    path (replaced atomically) or a file object opened for binary writing."""
-    arrays = []
-    structure = _encode(obj, arrays)
-    if any(array.dtype.hasobject for array in arrays):
+    path (replaced atomically) or a file object opened for binary writing.
+
+    ``sparse=True`` stores float arrays that are at most half non-zero (pruned weights) in
+    CSR form; ``compress=True`` deflates the archive (an entropy coder, as Deep Compression's
+    Huffman step).  ``load`` reads every variant back as dense tensors."""
+    writer = _Writer(sparse)
+    structure = _encode(obj, writer)
+    if any(array.dtype.hasobject for array in writer.arrays):
         raise TypeError("save: object arrays cannot be stored without pickle")
-    payload = {f"a{i}": array for i, array in enumerate(arrays)}
+    payload = {f"a{i}": array for i, array in enumerate(writer.arrays)}
     payload[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
+    write = np.savez_compressed if compress else np.savez
     if hasattr(f, "write"):
-        np.savez(f, **payload)
+        write(f, **payload)
         return
     with atomic_write(f, "save") as handle:
-        np.savez(handle, **payload)
+        write(handle, **payload)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -124,6 +160,8 @@ def _decode(node, arrays, depth=0):
         if name not in arrays:
             raise _Invalid(f"its structure refers to array {value!r}, which is missing")
         return Tensor._wrap(arrays[name]) if kind == "tensor" else arrays[name]
+    if kind == "csr" and isinstance(value, dict):
+        return _from_csr(value, arrays)
     if kind == "dict" and isinstance(value, list) and all(
             isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
             for item in value):
@@ -134,6 +172,32 @@ def _decode(node, arrays, depth=0):
     if kind == "value" and (value is None or isinstance(value, (bool, str, int, float))):
         return value
     raise _Invalid(f"its structure has a malformed {kind!r} node")
+
+
+def _from_csr(node, arrays):
+    """The dense array of a CSR node, every part checked against the others first."""
+    refs, shape = node.get("arrays"), node.get("shape")
+    if not (isinstance(refs, list) and len(refs) == 3 and isinstance(shape, list) and shape
+            and all(isinstance(s, int) and s >= 0 for s in shape)):
+        raise _Invalid("its structure has a malformed 'csr' node")
+    missing = [r for r in refs if f"a{r}" not in arrays]
+    if missing:
+        raise _Invalid(f"its structure refers to array {missing[0]!r}, which is missing")
+    values, columns, starts = (arrays[f"a{r}"] for r in refs)
+    rows = shape[0] if len(shape) > 1 else 1
+    width = math.prod(shape) // max(rows, 1)
+    dense_bytes = math.prod(shape) * values.dtype.itemsize
+    stored = values.nbytes + columns.nbytes + starts.nbytes
+    if dense_bytes > 2 ** 30 and dense_bytes > 1000 * stored:
+        raise _Invalid(f"a sparse array claims shape {tuple(shape)} from {stored} stored bytes")
+    if not (values.ndim == columns.ndim == starts.ndim == 1 and len(starts) == rows + 1
+            and len(values) == len(columns) == starts[-1] and starts[0] == 0
+            and np.all(np.diff(starts) >= 0) and (not len(columns) or columns.max() < width)):
+        raise _Invalid(f"a sparse array of shape {tuple(shape)} has inconsistent parts")
+    dense = np.zeros((rows, width), dtype=values.dtype)
+    dense[np.repeat(np.arange(rows), np.diff(starts)), columns.astype(np.int64)] = values
+    dense = dense.reshape(shape)
+    return Tensor._wrap(dense) if node.get("tensor") else dense
 
 
 def _open(f):

@@ -27,7 +27,7 @@ class LeNet5(nn.Module):
     def forward(self, x):
         x = self.pool(F.relu(self.conv1(x)))
         x = self.pool(F.relu(self.conv2(x)))
-        x = x.view(-1, self.flat_features)
+        x = x.flatten(1)            # the seed's view(-1, 16 * 5 * 5), which also follows removed channels
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))
         return self.fc3(x)

@@ -1,0 +1,18 @@
+"""Sparse and integer products, as their definitions read.
+
+    csr_linear:   y[b, r] = Σ_{k in row r} values[k] · x[b, columns[k]]     (y = x Wᵀ, W in CSR)
+    int8_matmul:  out[i, j] = Σ_k a[i, k] · b[j, k]                          (exact, in int32)
+"""
+import numpy as np
+
+
+def csr_linear(x, values, columns, starts):
+    out = np.zeros((x.shape[0], len(starts) - 1), dtype=x.dtype)
+    for row in range(len(starts) - 1):
+        taken = slice(starts[row], starts[row + 1])
+        out[:, row] = x[:, columns[taken]] @ values[taken].astype(x.dtype)
+    return out
+
+
+def int8_matmul(a, b):
+    return a.astype(np.int32) @ b.astype(np.int32).T
