@@ -42,6 +42,13 @@ def int8_matmul(a, b):
     return a.astype("int32") @ b.astype("int32").T
 
 
+def int8_conv2d(x, weight, stride, dilation, out_hw):
+    """CUDA im2col, then CuPy's integer matmul (exact; not tuned like cuBLAS's float GEMM)."""
+    cols = cuda_conv.im2col(x, weight.shape[2:], stride, (0, 0), dilation, out_hw)   # (N, CKK, L)
+    out = weight.reshape(weight.shape[0], -1).astype("int32") @ cols.astype("int32")
+    return out.reshape((x.shape[0], weight.shape[0]) + tuple(out_hw))
+
+
 def erf(x):
     """The error function: CuPy's on a GPU, the CPU ufunc on the simulator's host arrays."""
     if isinstance(x, np.ndarray):

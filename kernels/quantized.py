@@ -12,6 +12,8 @@ equals its reference exactly.
 import numpy as np
 from numba import njit, prange
 
+from .im2col import im2col
+
 
 def _int8_matmul_impl(a, b, out):
     m, depth = a.shape
@@ -44,3 +46,14 @@ def int8_matmul(a, b):
     out = np.empty((a.shape[0], b.shape[0]), dtype=np.int32)
     _int8_matmul(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
     return out
+
+
+def int8_conv2d(x, weight, stride, dilation, out_hw):
+    """Σ x · w over every window, in int32: x (N, C, H, W) uint8, already padded (with its
+    zero point), weight (K, C, KH, KW) int8.  im2col lays the windows out as rows, then one
+    integer GEMM: (N·L, C·KH·KW) times (K, C·KH·KW) transposed."""
+    n, k = x.shape[0], weight.shape[0]
+    cols = im2col(x, weight.shape[2:], stride, (0, 0), dilation, out_hw, batch_in_columns=True)
+    rows = np.ascontiguousarray(cols.reshape(cols.shape[0], -1).T)        # (N·L, C·KH·KW)
+    out = int8_matmul(rows, weight.reshape(k, -1))                         # (N·L, K)
+    return np.ascontiguousarray(out.reshape(n, -1, k).transpose(0, 2, 1)).reshape((n, k) + tuple(out_hw))

@@ -78,6 +78,10 @@ class Backend(Protocol):
     def int8_matmul(self, a, b):
         """uint8 a (M, K) times int8 b (N, K) transposed, exactly, as int32 (M, N)."""
 
+    def int8_conv2d(self, x, weight, stride, dilation, out_hw):
+        """Σ x · w over every window as int32 (N, K, OH, OW): x uint8 (N, C, H, W) already
+        padded, weight int8 (K, C, KH, KW), no groups."""
+
 
 class _State(threading.local):
     kernels = os.environ.get("TINYNN_KERNELS", "numba")

@@ -5,13 +5,16 @@ a NumPy array keeps its own dtype.
 """
 import numpy as np
 
-__all__ = ["float32", "float64", "int64", "int32", "bool_", "DEFAULT_FLOAT", "dtype_of_data"]
+__all__ = ["float32", "float64", "int64", "int32", "bool_", "qint8", "quint8", "DEFAULT_FLOAT",
+           "dtype_of_data"]
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int64 = np.dtype(np.int64)
 int32 = np.dtype(np.int32)
 bool_ = np.dtype(np.bool_)
+qint8 = np.dtype(np.int8)          # quantised weights (tinynn.quantization)
+quint8 = np.dtype(np.uint8)        # quantised activations
 DEFAULT_FLOAT = float32
 
 

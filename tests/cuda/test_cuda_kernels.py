@@ -115,3 +115,23 @@ def test_cuda_batch_norm_matches_reference(shape, dtype):
                                               _device(invstd), _device(w))
     for mine, ref in zip(ours, reference.batch_norm_backward(g, x, expected[1], invstd, w)):
         np.testing.assert_allclose(_host(mine), ref, **tol)
+
+
+def test_cuda_sparse_and_int8_products_match_reference():
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 256, (5, 30)).astype(np.uint8)
+    b = rng.integers(-127, 128, (4, 30)).astype(np.int8)
+    np.testing.assert_array_equal(_host(cuda_backend.int8_matmul(_device(a), _device(b))),
+                                  reference.int8_matmul(a, b))
+    x = rng.integers(0, 256, (2, 3, 6, 5)).astype(np.uint8)
+    w = rng.integers(-127, 128, (4, 3, 3, 2)).astype(np.int8)
+    np.testing.assert_array_equal(
+        _host(cuda_backend.int8_conv2d(_device(x), _device(w), (1, 2), (1, 1), (4, 2))),
+        reference.int8_conv2d(x, w, (1, 2), (1, 1), (4, 2)))
+    from tinynn.serialization import _to_csr
+    dense = rng.standard_normal((6, 9))
+    dense[rng.random(dense.shape) > 0.3] = 0
+    inputs = rng.standard_normal((3, 9))
+    parts = _to_csr(dense)
+    np.testing.assert_allclose(_host(cuda_backend.csr_linear(_device(inputs), *map(_device, parts))),
+                               reference.csr_linear(inputs, *parts), rtol=1e-12, atol=1e-12)

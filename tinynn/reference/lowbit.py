@@ -2,8 +2,11 @@
 
     csr_linear:   y[b, r] = Σ_{k in row r} values[k] · x[b, columns[k]]     (y = x Wᵀ, W in CSR)
     int8_matmul:  out[i, j] = Σ_k a[i, k] · b[j, k]                          (exact, in int32)
+    int8_conv2d:  the convolution formula of ``conv.py`` on integers, in int32
 """
 import numpy as np
+
+from .conv import convolve
 
 
 def csr_linear(x, values, columns, starts):
@@ -16,3 +19,7 @@ def csr_linear(x, values, columns, starts):
 
 def int8_matmul(a, b):
     return a.astype(np.int32) @ b.astype(np.int32).T
+
+
+def int8_conv2d(x, weight, stride, dilation, out_hw):
+    return convolve(x.astype(np.int32), weight.astype(np.int32), stride, (0, 0), dilation, 1, out_hw)
