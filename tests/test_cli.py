@@ -114,3 +114,29 @@ def test_bench_command_runs_the_conv_benchmark(capfd):
     main(["bench", "conv", "--quick", "--only", "lenet"])
     out = capfd.readouterr().out
     assert "conv1 1→6 5×5 32²" in out and "fwd+bwd ratio" in out and "GEMM peak" in out
+
+
+def test_compress_command_prints_the_table_on_digits_in_seconds(tmp_path, capsys):
+    import time
+    start = time.perf_counter()
+    code = main(["compress", "--epochs", "3", "--prune", "0.8", "--share-bits", "4",
+                 "--save", str(tmp_path / "small.npz")])
+    out = capsys.readouterr().out
+    assert code == 0 and time.perf_counter() - start < 60
+    rows = [line for line in out.splitlines() if line.startswith("| lenet") or line.startswith("| +")]
+    assert [r.split("|")[1].strip() for r in rows] == ["lenet, float32", "+ pruned 80%", "+ shared 4-bit", "+ int8"]
+    sizes = [int(r.split("|")[3].replace(",", "")) for r in rows]
+    accuracies = [float(r.split("|")[7].strip().rstrip("%")) for r in rows]
+    assert sizes[-1] < sizes[0] / 5 and min(accuracies) > 90
+    state = tinynn.load(tmp_path / "small.npz")
+    assert state["conv1.weight"].dtype == np.int8
+
+
+@pytest.mark.parametrize("args,pattern", [
+    (["--prune", "1.5"], "--prune must be in \\\\[0, 1\\\\)"),
+    (["--load", "/nonexistent.npz"], "--load /nonexistent.npz is not a file"),
+    (["--quantize", "int4"], "argument --quantize: invalid choice"),
+])
+def test_compress_command_refuses_bad_flags_in_one_line(args, pattern, capsys):
+    code, err = _run(["compress"] + args, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and re.search(pattern, err), err

@@ -1,7 +1,9 @@
-"""``tinynn`` on the command line: ``tinynn train`` (the main job) and ``tinynn bench``.
+"""``tinynn`` on the command line: ``tinynn train`` (the main job), ``tinynn compress`` and
+``tinynn bench``.
 
     tinynn train                       # LeNet on the bundled 8×8 digits, ~97-99 % test accuracy
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
+    tinynn compress --prune 0.9 --share-bits 4 --quantize int8   # train, compress, print the table
 """
 import argparse
 import math
@@ -141,6 +143,53 @@ def train(args):
     return history
 
 
+def compress(args):
+    """Train (or load) a model, apply the recipe step by step and print what each step buys."""
+    import tinynn
+    from .compress import distill_epoch, pipeline
+    from .data import DataLoader, TensorDataset
+    from .training import train_epoch
+
+    tinynn.manual_seed(args.seed)
+    train_x, train_y, test_x, test_y, description = _load_dataset(args.dataset, args.data_dir, args.model)
+    classes = int(max(train_y.max(), test_y.max())) + 1
+    build = lambda name: _build_model(name, train_x.shape[1], train_x.shape[2], classes)   # noqa: E731
+    loss_fn = tinynn.nn.CrossEntropyLoss()
+    optimizer = lambda params: tinynn.optim.Adam(params, lr=args.lr)                     # noqa: E731
+    loader = DataLoader(TensorDataset(train_x, train_y), args.batch_size, shuffle=True)
+    print(f"tinynn compress: {args.model} on {description}")
+    model, rows = build(args.model), []
+    if args.distill_from:
+        teacher = build(args.teacher_model)
+        teacher.load_state_dict(tinynn.load(args.distill_from))
+        rows.append(pipeline.measure(f"teacher ({args.teacher_model})", teacher, test_x, test_y, compact=False))
+    if args.load:
+        model.load_state_dict(tinynn.load(args.load))
+    else:
+        opt = optimizer(model.parameters())
+        for epoch in range(args.epochs):
+            if args.distill_from:
+                distill_epoch(model, teacher, loader, opt, args.temperature, args.alpha)
+            else:
+                train_epoch(model, loader, loss_fn, opt, description=f"train {epoch + 1}/{args.epochs}")
+    label = f"{args.model}" + (" distilled" if args.distill_from else "") + ", float32"
+    rows.append(pipeline.measure(label, model, test_x, test_y, compact=False))
+    steps = [(args.prune, lambda m: pipeline.prune_model(m, args.prune, loader, loss_fn, optimizer,
+                                                         args.finetune_epochs), f"+ pruned {args.prune:.0%}"),
+             (args.share_bits, lambda m: pipeline.share_model(m, args.share_bits, loader, loss_fn, optimizer,
+                                                              args.finetune_epochs), f"+ shared {args.share_bits}-bit"),
+             (args.quantize == "int8", lambda m: pipeline.quantize_model(m, train_x), "+ int8")]
+    for wanted, step, name in steps:
+        if wanted:
+            model = step(model)
+            rows.append(pipeline.measure(name, model, test_x, test_y))
+    print(pipeline.format_table(rows))
+    if args.save:
+        tinynn.save(model.state_dict(), args.save, sparse=True, compress=True)
+        print(f"Saved the compressed state dict to {args.save}")
+    return rows
+
+
 BENCHMARKS = ("conv", "models", "cuda")
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -191,7 +240,25 @@ def _parser():
     bench.add_argument("suite", choices=BENCHMARKS, help="conv: layers; models: training steps; "
                        "cuda: GPU kernels vs cuDNN")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that script, e.g. --quick")
-    parser.train_parser = run
+    squeeze = commands.add_parser("compress", help="train or load a model, compress it, print the table")
+    squeeze.add_argument("--model", default="lenet", choices=MODELS, metavar="MODEL")
+    squeeze.add_argument("--dataset", default="digits", choices=DATASETS, metavar="DATASET")
+    squeeze.add_argument("--data-dir", default=None)
+    squeeze.add_argument("--load", default=None, help="a trained state dict (.npz); else train first")
+    squeeze.add_argument("--epochs", type=int, default=8, help="training epochs when not --load")
+    squeeze.add_argument("--finetune-epochs", type=int, default=1, help="after pruning and sharing")
+    squeeze.add_argument("--batch-size", type=int, default=32)
+    squeeze.add_argument("--lr", type=float, default=2e-3)
+    squeeze.add_argument("--prune", type=float, default=0.8, help="fraction of weights to prune (0: none)")
+    squeeze.add_argument("--share-bits", type=int, default=4, help="k-means weight sharing (0: none)")
+    squeeze.add_argument("--quantize", default="int8", choices=("int8", "none"))
+    squeeze.add_argument("--distill-from", default=None, help="a trained teacher's state dict")
+    squeeze.add_argument("--teacher-model", default="lenet", choices=MODELS, metavar="MODEL")
+    squeeze.add_argument("--temperature", type=float, default=4.0)
+    squeeze.add_argument("--alpha", type=float, default=0.9)
+    squeeze.add_argument("--seed", type=int, default=0)
+    squeeze.add_argument("--save", default=None, help="write the compressed state dict here")
+    parser.train_parser, parser.compress_parser = run, squeeze
     return parser
 
 
@@ -220,6 +287,25 @@ def _check_train_arguments(parser, args):
                            "(tinynn.cuda.is_available() is False)")
 
 
+def _compress_main(parser, args, NonFiniteLossError):
+    if args.epochs < 1 or args.finetune_epochs < 0 or args.batch_size < 1:
+        parser.error("--epochs and --batch-size must be positive and --finetune-epochs >= 0")
+    if not 0.0 <= args.prune < 1.0 or not 0 <= args.share_bits <= 8:
+        parser.error(f"--prune must be in [0, 1) and --share-bits in [0, 8], got {args.prune} and "
+                     f"{args.share_bits}")
+    for flag, path in (("--load", args.load), ("--distill-from", args.distill_from)):
+        if path is not None and not Path(path).is_file():
+            parser.error(f"{flag} {path} is not a file")
+    try:
+        if args.save is not None:
+            check_writable(args.save, "--save")
+        compress(args)
+    except (OSError, ValueError, RuntimeError, KeyError, NonFiniteLossError) as error:
+        print(f"tinynn compress: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     from .training import NonFiniteLossError
     parser = _parser()
@@ -231,6 +317,8 @@ def main(argv=None):
         except (OSError, ValueError, RuntimeError, NonFiniteLossError) as error:
             print(f"tinynn train: {error}", file=sys.stderr)   # bad data or files: one line
             return 1
+    elif args.command == "compress":
+        return _compress_main(parser.compress_parser, args, NonFiniteLossError)
     elif args.command == "bench":
         bench(args.suite, args.rest)
     else:

@@ -43,15 +43,17 @@ class _Writer:
         return self.stored[id(array)]
 
     def encode(self, array, kind):
-        if self.sparse and array.dtype.kind == "f" and array.size >= SPARSE_MIN_SIZE \
+        if self.sparse and array.dtype.kind in "iuf" and array.size >= SPARSE_MIN_SIZE \
                 and np.count_nonzero(array) <= array.size * SPARSE_MAX_DENSITY:
-            return {"csr": {"arrays": [self.add(a) for a in _to_csr(array)], "shape": list(array.shape),
+            values, columns, starts = _to_csr(array)
+            parts = (values, _gaps(columns, starts), starts)
+            return {"csr": {"arrays": [self.add(a) for a in parts], "shape": list(array.shape),
                             "tensor": kind == "tensor"}}
         return {kind: self.add(array)}
 
 
 SPARSE_MIN_SIZE = 64               # smaller arrays are not worth three
-SPARSE_MAX_DENSITY = 0.5           # CSR pays (4 + 2 bytes per value) below half full
+SPARSE_MAX_DENSITY = 0.5           # CSR pays (value + 1-2 index bytes) below half full
 
 
 def _to_csr(array):
@@ -60,6 +62,22 @@ def _to_csr(array):
     rows, cols = np.nonzero(matrix)
     starts = np.searchsorted(rows, np.arange(matrix.shape[0] + 1)).astype(np.int64)
     return matrix[rows, cols], cols.astype(np.uint16 if matrix.shape[1] <= 2 ** 16 else np.int64), starts
+
+
+def _gaps(columns, starts):
+    """Each row's columns as the gaps before them (Deep Compression's relative indices):
+    small numbers, one byte each when every gap is below 256, that deflate well."""
+    previous = np.concatenate([[-1], columns[:-1].astype(np.int64)])
+    previous[starts[:-1][np.diff(starts) > 0]] = -1
+    gaps = columns.astype(np.int64) - previous - 1
+    return gaps.astype(np.uint8 if not len(gaps) or gaps.max() < 256 else np.uint32)
+
+
+def _columns(gaps, starts):
+    """The inverse of ``_gaps``: a running sum that restarts at every row."""
+    steps = np.cumsum(gaps.astype(np.int64) + 1)
+    before = np.concatenate([[0], steps])[starts[:-1]]
+    return steps - np.repeat(before, np.diff(starts)) - 1
 
 
 def _encode(obj, writer):
@@ -183,16 +201,18 @@ def _from_csr(node, arrays):
     missing = [r for r in refs if f"a{r}" not in arrays]
     if missing:
         raise _Invalid(f"its structure refers to array {missing[0]!r}, which is missing")
-    values, columns, starts = (arrays[f"a{r}"] for r in refs)
+    values, gaps, starts = (arrays[f"a{r}"] for r in refs)
     rows = shape[0] if len(shape) > 1 else 1
     width = math.prod(shape) // max(rows, 1)
     dense_bytes = math.prod(shape) * values.dtype.itemsize
-    stored = values.nbytes + columns.nbytes + starts.nbytes
+    stored = values.nbytes + gaps.nbytes + starts.nbytes
     if dense_bytes > 2 ** 30 and dense_bytes > 1000 * stored:
         raise _Invalid(f"a sparse array claims shape {tuple(shape)} from {stored} stored bytes")
-    if not (values.ndim == columns.ndim == starts.ndim == 1 and len(starts) == rows + 1
-            and len(values) == len(columns) == starts[-1] and starts[0] == 0
-            and np.all(np.diff(starts) >= 0) and (not len(columns) or columns.max() < width)):
+    consistent = values.ndim == gaps.ndim == starts.ndim == 1 and len(starts) == rows + 1 \
+        and gaps.dtype.kind == "u" and len(values) == len(gaps) == starts[-1] and starts[0] == 0 \
+        and np.all(np.diff(starts) >= 0)
+    columns = _columns(gaps, starts) if consistent else None
+    if not consistent or (len(columns) and columns.max() >= width):
         raise _Invalid(f"a sparse array of shape {tuple(shape)} has inconsistent parts")
     dense = np.zeros((rows, width), dtype=values.dtype)
     dense[np.repeat(np.arange(rows), np.diff(starts)), columns.astype(np.int64)] = values

@@ -21,7 +21,7 @@ import numpy as np
 from ..tensor import Tensor
 from ..nn.parameter import Parameter
 
-__all__ = ["tie_weights", "share_weights", "kmeans"]
+__all__ = ["tie_weights", "share_weights", "unshare_weights", "kmeans"]
 
 
 def tie_weights(*modules, name="weight"):
@@ -99,4 +99,22 @@ def share_weights(module, name="weight", bits=4, iterations=30):
     hook = SharedWeight(name)
     hook(module, ())
     module.register_forward_pre_hook(hook)
+    return module
+
+
+def unshare_weights(module, name="weight"):
+    """Turn a shared layer back into a plain one whose weight holds the shared values
+    (after fine-tuning the centroids, before quantising or removing channels)."""
+    hooks = [key for key, hook in module._forward_pre_hooks.items()
+             if isinstance(hook, SharedWeight) and hook.name == name]
+    if not hooks:
+        raise ValueError(f"unshare_weights: {type(module).__name__}.{name} is not shared")
+    SharedWeight(name)(module, ())
+    values = np.asarray(getattr(module, name).detach())
+    del module._forward_pre_hooks[hooks[0]]
+    del module._parameters[name + "_centroids"]
+    for buffer in (name + "_index", name + "_mask"):
+        module._buffers.pop(buffer, None)
+    module.__dict__.pop(name, None)
+    module.register_parameter(name, Parameter(values))
     return module
