@@ -133,7 +133,7 @@ def test_compress_command_prints_the_table_on_digits_in_seconds(tmp_path, capsys
 
 
 @pytest.mark.parametrize("args,pattern", [
-    (["--prune", "1.5"], "--prune must be in \\\\[0, 1\\\\)"),
+    (["--prune", "1.5"], r"--prune must be in \[0, 1\)"),
     (["--load", "/nonexistent.npz"], "--load /nonexistent.npz is not a file"),
     (["--quantize", "int4"], "argument --quantize: invalid choice"),
 ])

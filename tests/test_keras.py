@@ -284,3 +284,36 @@ def test_bad_keras_input_is_explained(call, pattern):
     model, x, y = _small_problem()
     with pytest.raises((ValueError, TypeError), match=pattern):
         call(model, x, y)
+
+
+def test_polynomial_decay_follows_the_tfmot_formula():
+    from tinynn.keras import pruning
+    schedule = pruning.PolynomialDecay(0.1, 0.9, begin_step=10, end_step=110, power=3, frequency=25)
+    for step in (10, 35, 60, 110):
+        due, sparsity = schedule(step)
+        expected = 0.9 + (0.1 - 0.9) * (1 - (step - 10) / 100) ** 3
+        assert due and sparsity == pytest.approx(expected)
+    assert not schedule(36)[0] and not schedule(5)[0] and schedule(500)[1] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="initial_sparsity <= final_sparsity < 1"):
+        pruning.PolynomialDecay(0.5, 0.2, 0, 10)
+
+
+def test_pruning_callback_reaches_the_final_sparsity_and_strip_keeps_the_zeros():
+    from tinynn.keras import pruning
+    tinynn.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((256, 20)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = keras.models.Sequential([keras.layers.Dense(16, activation="relu", input_shape=(20,)),
+                                     keras.layers.Dense(2, activation="softmax")])
+    model = pruning.prune_low_magnitude(model, pruning.PolynomialDecay(0.0, 0.75, 0, 24, frequency=8))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.Adam(0.01),
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0, callbacks=[pruning.UpdatePruningStep()])
+    model = pruning.strip_pruning(model)
+    for layer in model.layers:
+        assert (layer.inner.weight.detach().numpy() == 0).mean() == pytest.approx(0.75, abs=0.01)
+    assert model.evaluate(x, y, verbose=0)[1] > 0.9          # y = [x0 > 0] survives 75 % sparsity
+    unpruned = keras.models.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    unpruned.compile(loss="mse", optimizer="sgd")
+    with pytest.raises(ValueError, match="call pruning.prune_low_magnitude"):
+        unpruned.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0, callbacks=[pruning.UpdatePruningStep()])

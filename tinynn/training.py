@@ -76,8 +76,10 @@ def count_correct(outputs, labels):
     return int((scores.argmax(axis=-1) == targets.reshape(-1)).sum())
 
 
-def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", verbose=True):
-    """One pass over ``loader``; returns (mean loss, accuracy, the global step count)."""
+def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", verbose=True,
+                after_step=None):
+    """One pass over ``loader``; returns (mean loss, accuracy, the global step count).
+    ``after_step(step)`` runs after every optimiser step (Keras' batch callbacks)."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=description, leave=False, disable=not verbose, unit="batch",
@@ -91,6 +93,8 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         value = loss.item()
         check_finite_loss(value, step, model, inputs)
         optimizer.step()
+        if after_step is not None:
+            after_step(step)
         total_loss += value * len(inputs)
         correct += count_correct(logits, labels)
         seen += len(inputs)

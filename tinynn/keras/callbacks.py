@@ -25,6 +25,9 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
 
 class History(Callback, _History):
     """``model.fit(...).history`` is {'loss': [...], 'accuracy': [...], 'val_loss': [...], ...}."""

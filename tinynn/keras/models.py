@@ -136,8 +136,9 @@ class Sequential(nn.Module):
         for epoch in range(epochs):
             for hook in hooks:
                 hook.on_epoch_begin(epoch)
-            loss, accuracy, step = train_epoch(self, loader, self._training_loss, self.optimizer,
-                                               step, f"Epoch {epoch + 1}/{epochs}", verbose > 0)
+            loss, accuracy, step = train_epoch(
+                self, loader, self._training_loss, self.optimizer, step, f"Epoch {epoch + 1}/{epochs}",
+                verbose > 0, after_step=lambda done: [hook.on_train_batch_end(done - 1) for hook in hooks])
             logs = {"loss": loss}
             if "accuracy" in self.metrics_names:
                 logs["accuracy"] = accuracy
