@@ -10,5 +10,5 @@ Pruning itself is PyTorch's ``tinynn.nn.utils.prune``; quantisation is ``tinynn.
 """
 from .channels import dead_channels, remove_channels  # noqa: F401
 from .distillation import distill_epoch, distillation_loss  # noqa: F401
-from .sharing import kmeans, share_weights, tie_weights  # noqa: F401
+from .sharing import kmeans, share_weights, tie_weights, unshare_weights  # noqa: F401
 from .sparsity import SparseLinear, l1_penalty, sparsity, to_sparse  # noqa: F401
