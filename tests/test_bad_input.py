@@ -200,6 +200,15 @@ def _structure(node):
     ({"a0.npy": _npy(_header("|O", (1,)), bytes(8))}, r"a0.npy holds Python objects"),
     ({"a0.npy": b"not an array"}, r"a0.npy has no valid .npy header"),
     ({"notes.txt": b"hello"}, r"holds files other than .npy arrays"),
+    ({"__tinynn_structure__.npy": _structure({"csr": {"packed": 0, "parts": [["<f4", 10 ** 9], ["|u1", 0],
+                                                                              ["|u1", 0]], "shape": [2, 2]}}),
+      "a0.npy": _npy(_header("|u1", (4,)), bytes(4))}, r"sparse array's values do not fit its packed bytes"),
+    ({"__tinynn_structure__.npy": _structure({"csr": {"packed": 0, "parts": [["|O", 1], ["|u1", 1],
+                                                                              ["|u1", 2]], "shape": [2, 2]}}),
+      "a0.npy": _npy(_header("|u1", (11,)), bytes(11))}, r"sparse array's values do not fit"),
+    ({"__tinynn_structure__.npy": _structure({"csr": {"packed": 0, "parts": [["<f4", 1], ["|u1", 1],
+                                                                              ["|u1", 2]], "shape": [2, 2]}}),
+      "a0.npy": _npy(_header("|u1", (7,)), bytes(4) + bytes([5, 1, 0]))}, r"has inconsistent parts"),
 ])
 def test_damaged_or_hostile_archives_are_refused_before_allocating(tmp_path, members, pattern):
     path = tmp_path / "bad.npz"

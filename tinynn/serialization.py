@@ -46,12 +46,16 @@ class _Writer:
         if self.sparse and array.dtype.kind in "iuf" and array.size >= SPARSE_MIN_SIZE \
                 and np.count_nonzero(array) <= array.size * SPARSE_MAX_DENSITY:
             values, columns, starts = _to_csr(array)
-            parts = (values, _gaps(columns, starts), starts)
-            return {"csr": {"arrays": [self.add(a) for a in parts], "shape": list(array.shape),
-                            "tensor": kind == "tensor"}}
+            counts = np.diff(starts)
+            parts = (values, _gaps(columns, starts), counts.astype(_smallest_unsigned(counts)))
+            return {"csr": {"packed": self.add(np.concatenate([p.view(np.uint8).reshape(-1) for p in parts])),
+                            "parts": [[p.dtype.str, len(p)] for p in parts],
+                            "shape": list(array.shape), "tensor": kind == "tensor"}}
         return {kind: self.add(array)}
 
 
+# A sparse array is one member of the archive: its values, column gaps and row lengths
+# packed into one byte buffer (three members would cost ~0.5 KB of headers each time).
 SPARSE_MIN_SIZE = 64               # smaller arrays are not worth three
 SPARSE_MAX_DENSITY = 0.5           # CSR pays (value + 1-2 index bytes) below half full
 
@@ -64,13 +68,18 @@ def _to_csr(array):
     return matrix[rows, cols], cols.astype(np.uint16 if matrix.shape[1] <= 2 ** 16 else np.int64), starts
 
 
+def _smallest_unsigned(values):
+    top = int(values.max()) if len(values) else 0
+    return np.uint8 if top < 2 ** 8 else np.uint16 if top < 2 ** 16 else np.uint32
+
+
 def _gaps(columns, starts):
     """Each row's columns as the gaps before them (Deep Compression's relative indices):
     small numbers, one byte each when every gap is below 256, that deflate well."""
     previous = np.concatenate([[-1], columns[:-1].astype(np.int64)])
     previous[starts[:-1][np.diff(starts) > 0]] = -1
     gaps = columns.astype(np.int64) - previous - 1
-    return gaps.astype(np.uint8 if not len(gaps) or gaps.max() < 256 else np.uint32)
+    return gaps.astype(_smallest_unsigned(gaps))
 
 
 def _columns(gaps, starts):
@@ -192,30 +201,49 @@ def _decode(node, arrays, depth=0):
     raise _Invalid(f"its structure has a malformed {kind!r} node")
 
 
+_PART_DTYPES = {"values": "biuf", "gaps": "u", "counts": "u"}
+
+
+def _unpack(node, arrays):
+    """(values, gaps, row lengths) of a packed sparse node, each slice checked first."""
+    packed, parts = node.get("packed"), node.get("parts")
+    if f"a{packed}" not in arrays or not isinstance(parts, list) or len(parts) != 3:
+        raise _Invalid("its structure has a malformed or dangling 'csr' node")
+    buffer, offset, unpacked = arrays[f"a{packed}"], 0, []
+    for (dtype, count), (role, kinds) in zip(parts, _PART_DTYPES.items()):
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise _Invalid(f"a sparse array has an unknown dtype {dtype!r}") from None
+        if dtype.kind not in kinds or dtype.hasobject or not isinstance(count, int) or count < 0 \
+                or offset + count * dtype.itemsize > buffer.nbytes:
+            raise _Invalid(f"a sparse array's {role} do not fit its packed bytes")
+        unpacked.append(buffer[offset:offset + count * dtype.itemsize].view(dtype))
+        offset += count * dtype.itemsize
+    if buffer.dtype != np.uint8 or offset != buffer.nbytes:
+        raise _Invalid("a sparse array's packed bytes do not match its parts")
+    return unpacked
+
+
 def _from_csr(node, arrays):
-    """The dense array of a CSR node, every part checked against the others first."""
-    refs, shape = node.get("arrays"), node.get("shape")
-    if not (isinstance(refs, list) and len(refs) == 3 and isinstance(shape, list) and shape
-            and all(isinstance(s, int) and s >= 0 for s in shape)):
+    """The dense array of a sparse node, every part checked against the others first."""
+    shape = node.get("shape")
+    if not (isinstance(shape, list) and shape and all(isinstance(s, int) and s >= 0 for s in shape)):
         raise _Invalid("its structure has a malformed 'csr' node")
-    missing = [r for r in refs if f"a{r}" not in arrays]
-    if missing:
-        raise _Invalid(f"its structure refers to array {missing[0]!r}, which is missing")
-    values, gaps, starts = (arrays[f"a{r}"] for r in refs)
+    values, gaps, counts = _unpack(node, arrays)
     rows = shape[0] if len(shape) > 1 else 1
     width = math.prod(shape) // max(rows, 1)
     dense_bytes = math.prod(shape) * values.dtype.itemsize
-    stored = values.nbytes + gaps.nbytes + starts.nbytes
+    stored = values.nbytes + gaps.nbytes + counts.nbytes
     if dense_bytes > 2 ** 30 and dense_bytes > 1000 * stored:
         raise _Invalid(f"a sparse array claims shape {tuple(shape)} from {stored} stored bytes")
-    consistent = values.ndim == gaps.ndim == starts.ndim == 1 and len(starts) == rows + 1 \
-        and gaps.dtype.kind == "u" and len(values) == len(gaps) == starts[-1] and starts[0] == 0 \
-        and np.all(np.diff(starts) >= 0)
+    starts = np.concatenate([[0], np.cumsum(counts.astype(np.int64))])
+    consistent = len(counts) == rows and len(values) == len(gaps) == starts[-1]
     columns = _columns(gaps, starts) if consistent else None
     if not consistent or (len(columns) and columns.max() >= width):
         raise _Invalid(f"a sparse array of shape {tuple(shape)} has inconsistent parts")
     dense = np.zeros((rows, width), dtype=values.dtype)
-    dense[np.repeat(np.arange(rows), np.diff(starts)), columns.astype(np.int64)] = values
+    dense[np.repeat(np.arange(rows), counts.astype(np.int64)), columns] = values
     dense = dense.reshape(shape)
     return Tensor._wrap(dense) if node.get("tensor") else dense
 
