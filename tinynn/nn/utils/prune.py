@@ -211,34 +211,33 @@ class Identity(BasePruningMethod):
         return default_mask
 
 
-class RandomUnstructured(BasePruningMethod):
+class _Unstructured(BasePruningMethod):
+    """Prunes the first ``amount`` entries of ``order(t)`` (flat indices)."""
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, amount):
+        self.amount = _check_amount(amount)
+
+    def compute_mask(self, t, default_mask):
+        return _prune_entries(default_mask, self.order(t)[:_count(self.amount, t.size)])
+
+
+class RandomUnstructured(_Unstructured):
     """``amount`` entries chosen uniformly at random."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        self.amount = _check_amount(amount)
-
-    def compute_mask(self, t, default_mask):
-        count = _count(self.amount, t.size)
-        order = np.argsort(-_random.generator().random(t.size))[:count]
-        return _prune_entries(default_mask, order)
+    def order(self, t):
+        return np.argsort(-_random.generator().random(t.size))
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """The ``amount`` entries of smallest magnitude |w|."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        self.amount = _check_amount(amount)
-
-    def compute_mask(self, t, default_mask):
-        count = _count(self.amount, t.size)
-        order = np.argsort(np.abs(t).reshape(-1), kind="stable")[:count]
-        return _prune_entries(default_mask, order)
+    def order(self, t):
+        return np.argsort(np.abs(t).reshape(-1), kind="stable")
 
 
-class RandomStructured(BasePruningMethod):
-    """``amount`` whole slices along ``dim``, chosen at random."""
+class _Structured(BasePruningMethod):
+    """Prunes ``amount`` whole slices along ``dim``, keeping the first of ``ranking(t, dim)``."""
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount, dim=-1):
@@ -246,32 +245,33 @@ class RandomStructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         _check_structured(t, self.dim)
-        size = t.shape[self.dim]
+        dim = self.dim % t.ndim
+        size = t.shape[dim]
         count = _count(self.amount, size)
         if count == 0:
             return default_mask
-        keep = np.argsort(-_random.generator().random(size))[:size - count]
-        return _keep_slices(t, self.dim, keep, default_mask)
+        return _keep_slices(t, dim, self.ranking(t, dim)[:size - count], default_mask)
 
 
-class LnStructured(BasePruningMethod):
+class RandomStructured(_Structured):
+    """``amount`` whole slices along ``dim``, chosen at random."""
+
+    def ranking(self, t, dim):
+        return np.argsort(-_random.generator().random(t.shape[dim]))
+
+
+class LnStructured(_Structured):
     """``amount`` whole slices along ``dim`` with the smallest Lₙ norm ‖w_slice‖ₙ (n an int,
     a float, ±inf or 'fro')."""
-    PRUNING_TYPE = "structured"
 
     def __init__(self, amount, n, dim=-1):
-        self.amount, self.n, self.dim = _check_amount(amount), n, dim
+        super().__init__(amount, dim)
+        self.n = n
 
-    def compute_mask(self, t, default_mask):
-        _check_structured(t, self.dim)
-        dim = self.dim % t.ndim
-        count = _count(self.amount, t.shape[dim])
-        if count == 0:
-            return default_mask
+    def ranking(self, t, dim):
         slices = np.moveaxis(t, dim, 0).reshape(t.shape[dim], -1)
         norm = np.linalg.norm(slices, ord=2 if self.n == "fro" else self.n, axis=1)
-        keep = np.argsort(-norm, kind="stable")[:t.shape[dim] - count]
-        return _keep_slices(t, dim, keep, default_mask)
+        return np.argsort(-norm, kind="stable")
 
 
 class CustomFromMask(BasePruningMethod):
