@@ -11,7 +11,7 @@ import tinynn.nn as nn
 from tinynn import quantization as tq
 from tinynn import reference
 from tinynn.kernels import cpu_backend
-from tinynn.serialization import _to_csr
+from tinynn.serialization import to_csr
 
 
 @given(m=st.integers(1, 9), n=st.integers(1, 11), k=st.integers(1, 300), seed=st.integers(0, 99))
@@ -40,7 +40,7 @@ def test_csr_linear_kernel_equals_reference(dtype, seed, density):
     w = rng.standard_normal((6, 9)).astype(dtype)
     w[rng.random(w.shape) > density] = 0
     x = rng.standard_normal((5, 9)).astype(dtype)
-    parts = _to_csr(w)
+    parts = to_csr(w)
     np.testing.assert_allclose(cpu_backend.csr_linear(x, *parts), reference.csr_linear(x, *parts),
                                rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
     np.testing.assert_allclose(cpu_backend.csr_linear(x, *parts), x @ w.T, rtol=1e-5, atol=1e-5)

@@ -45,7 +45,7 @@ class _Writer:
     def encode(self, array, kind):
         if self.sparse and array.dtype.kind in "iuf" and array.size >= SPARSE_MIN_SIZE \
                 and np.count_nonzero(array) <= array.size * SPARSE_MAX_DENSITY:
-            values, columns, starts = _to_csr(array)
+            values, columns, starts = to_csr(array)
             counts = np.diff(starts)
             parts = (values, _gaps(columns, starts), counts.astype(_smallest_unsigned(counts)))
             return {"csr": {"packed": self.add(np.concatenate([p.view(np.uint8).reshape(-1) for p in parts])),
@@ -60,7 +60,7 @@ SPARSE_MIN_SIZE = 64               # smaller arrays are not worth three
 SPARSE_MAX_DENSITY = 0.5           # CSR pays (value + 1-2 index bytes) below half full
 
 
-def _to_csr(array):
+def to_csr(array):
     """(values, column indices, row starts) of ``array`` viewed as (rows, -1)."""
     matrix = array.reshape(array.shape[0] if array.ndim > 1 else 1, -1)
     rows, cols = np.nonzero(matrix)

@@ -128,10 +128,10 @@ def test_cuda_sparse_and_int8_products_match_reference():
     np.testing.assert_array_equal(
         _host(cuda_backend.int8_conv2d(_device(x), _device(w), (1, 2), (1, 1), (4, 2))),
         reference.int8_conv2d(x, w, (1, 2), (1, 1), (4, 2)))
-    from tinynn.serialization import _to_csr
+    from tinynn.serialization import to_csr
     dense = rng.standard_normal((6, 9))
     dense[rng.random(dense.shape) > 0.3] = 0
     inputs = rng.standard_normal((3, 9))
-    parts = _to_csr(dense)
+    parts = to_csr(dense)
     np.testing.assert_allclose(_host(cuda_backend.csr_linear(_device(inputs), *map(_device, parts))),
                                reference.csr_linear(inputs, *parts), rtol=1e-12, atol=1e-12)

@@ -16,7 +16,7 @@ from .. import autograd, backend
 from ..nn.modules.linear import Linear
 from ..nn.modules.module import Module
 from ..tensor import Tensor
-from ..serialization import _to_csr
+from ..serialization import to_csr
 
 __all__ = ["l1_penalty", "sparsity", "SparseLinear", "to_sparse"]
 
@@ -44,7 +44,7 @@ class SparseLinear(Module):
             raise TypeError("SparseLinear: expected an nn.Linear with a plain weight (call "
                             "prune.remove first if it is pruned)")
         weight = np.asarray(linear.weight.detach())
-        values, columns, starts = _to_csr(weight)
+        values, columns, starts = to_csr(weight)
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.register_buffer("values", Tensor(values))
         self.register_buffer("columns", Tensor(columns.astype(np.int32)))

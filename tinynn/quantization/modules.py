@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..nn import functional as F
-from ..nn.functional.conv import _resolve_padding
+from ..nn.functional.conv import resolve_padding
 from ..nn.modules.conv import Conv2d
 from ..nn.modules.linear import Linear
 from ..nn.modules.module import Module
@@ -95,7 +95,7 @@ class QuantizedConv2d(_Quantized):
             raise ValueError(f"QuantizedConv2d: only groups=1 is quantised, got groups={conv.groups}")
         self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
         self.kernel_size, self.stride, self.dilation = conv.kernel_size, conv.stride, conv.dilation
-        before, extra = _resolve_padding(conv.padding, conv.kernel_size, conv.dilation, conv.stride)
+        before, extra = resolve_padding(conv.padding, conv.kernel_size, conv.dilation, conv.stride)
         self.pads = ((before[0], before[0] + extra[0]), (before[1], before[1] + extra[1]))
         self._store(conv, input_qparams)
 

@@ -19,7 +19,7 @@ from .padding import pad
 __all__ = ["conv2d"]
 
 
-def _resolve_padding(padding, kernel_hw, dilation, stride):
+def resolve_padding(padding, kernel_hw, dilation, stride):
     """Symmetric (top, left) padding plus any extra (bottom, right) that 'same' needs."""
     if padding == "valid":
         return (0, 0), (0, 0)
@@ -93,7 +93,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     check_positive("conv2d", "stride", stride)
     check_positive("conv2d", "dilation", dilation)
     kernel_hw = weight.shape[2:]
-    padding, extra = _resolve_padding(padding, kernel_hw, dilation, stride)
+    padding, extra = resolve_padding(padding, kernel_hw, dilation, stride)
     if any(extra):
         input = pad(input, (0, extra[1], 0, extra[0]))
     out_hw = tuple(output_size(size, k, s, p, d) for size, k, s, p, d in
