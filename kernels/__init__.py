@@ -16,6 +16,8 @@ to that reference.  The files, one concept each:
     winograd.py      Winograd F(2×2, 3×3)             geometry.py    window index arithmetic
     pool.py          max / average pooling            batchnorm.py   batch-norm statistics
     elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels
+    quantized.py     int8 products, quantised Linear  vnni.py        the same with AVX-512 VNNI
+    sparse.py        CSR × dense
 
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
 step through.

@@ -42,6 +42,16 @@ def int8_matmul(a, b):
     return a.astype("int32") @ b.astype("int32").T
 
 
+def quantized_linear(x, scale, zero_point, weight, weight_scale, bias):
+    """The formula with CuPy's array operations (exact integer product, not tuned)."""
+    xp = array_module(x)
+    q = xp.clip(xp.rint(x / xp.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(xp.uint8)
+    out = int8_matmul(q, weight).astype(x.dtype)
+    out -= (zero_point * weight.sum(axis=1, dtype=xp.int64)).astype(x.dtype)
+    out *= (scale * weight_scale).astype(x.dtype)
+    return out if bias is None else out + bias
+
+
 def int8_conv2d(x, weight, stride, dilation, out_hw):
     """CUDA im2col, then CuPy's integer matmul (exact; not tuned like cuBLAS's float GEMM)."""
     cols = cuda_conv.im2col(x, weight.shape[2:], stride, (0, 0), dilation, out_hw)   # (N, CKK, L)

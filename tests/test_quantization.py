@@ -152,3 +152,28 @@ def test_quantization_aware_training_then_convert_keeps_accuracy(tmp_path):
 def test_bad_quantization_requests_are_clear(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call(nn.Sequential(nn.Linear(4, 3)))
+
+
+@pytest.mark.parametrize("path", ["vnni", "int16"])
+@given(rows=st.integers(1, 9), depth=st.integers(1, 150), out=st.integers(1, 11), seed=st.integers(0, 99))
+def test_both_int8_kernels_equal_the_reference_exactly(path, rows, depth, out, seed):
+    """The AVX-512 VNNI kernels where the CPU has them, the int16 kernels everywhere:
+    the integer product and the whole quantised Linear (quantise, product, dequantise)."""
+    from tinynn.kernels import quantized, vnni
+    if path == "vnni" and not vnni.AVAILABLE:
+        pytest.skip("this CPU has no AVX-512 VNNI (or Numba does not compile for it)")
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 256, (rows, depth)).astype(np.uint8)
+    b = rng.integers(-127, 128, (out, depth)).astype(np.int8)
+    x = (rng.standard_normal((rows, depth)) * 2).astype(np.float32)
+    weight_scale = rng.uniform(0.001, 0.1, out).astype(np.float32)
+    bias = rng.standard_normal(out).astype(np.float32)
+    old = vnni.AVAILABLE
+    vnni.AVAILABLE = path == "vnni"
+    try:
+        np.testing.assert_array_equal(quantized.int8_matmul(a, b), reference.int8_matmul(a, b))
+        np.testing.assert_allclose(quantized.quantized_linear(x, 0.03, 117, b, weight_scale, bias),
+                                   reference.quantized_linear(x, 0.03, 117, b, weight_scale, bias),
+                                   rtol=1e-6, atol=1e-6)
+    finally:
+        vnni.AVAILABLE = old

@@ -135,3 +135,13 @@ def test_cuda_sparse_and_int8_products_match_reference():
     parts = to_csr(dense)
     np.testing.assert_allclose(_host(cuda_backend.csr_linear(_device(inputs), *map(_device, parts))),
                                reference.csr_linear(inputs, *parts), rtol=1e-12, atol=1e-12)
+
+
+def test_cuda_quantized_linear_matches_reference():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 30)).astype(np.float32)
+    w = rng.integers(-127, 128, (4, 30)).astype(np.int8)
+    scale, bias = rng.uniform(0.01, 0.1, 4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    np.testing.assert_allclose(
+        _host(cuda_backend.quantized_linear(_device(x), 0.02, 120, _device(w), _device(scale), _device(bias))),
+        reference.quantized_linear(x, 0.02, 120, w, scale, bias), rtol=1e-6, atol=1e-6)

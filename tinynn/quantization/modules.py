@@ -40,7 +40,8 @@ class _Quantized(Module):
             self.register_buffer("input_scale", Tensor(np.array(input_qparams[0], np.float32)))
             self.register_buffer("input_zero_point", Tensor(np.array(input_qparams[1], np.int64)))
 
-    def _quantize_input(self, x):
+    def _input_qparams(self, x):
+        """(scale, zero_point) of this batch (dynamic) or from calibration (static)."""
         op = type(self).__name__
         if autograd.is_grad_enabled() and x.requires_grad:
             raise RuntimeError(f"{op}: quantised layers are for inference and have no backward; "
@@ -49,10 +50,8 @@ class _Quantized(Module):
             raise TypeError(f"{op}: expected a floating point input, got {x.dtype}")
         values = x._array
         if self.dynamic:
-            scale, zero_point = affine_qparams(values.min(), values.max()) if values.size else (1.0, 0)
-        else:
-            scale, zero_point = float(self.input_scale._array), int(self.input_zero_point._array)
-        return quantize(values, scale, zero_point), scale, zero_point
+            return affine_qparams(values.min(), values.max()) if values.size else (1.0, 0)
+        return float(self.input_scale._array), int(self.input_zero_point._array)
 
     def _finish(self, accumulated, correction, scale, x):
         """Integers back to float: s_x · s_c · (acc − z_x Σ q_w) + bias, in place in x's dtype
@@ -76,12 +75,12 @@ class QuantizedLinear(_Quantized):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"QuantizedLinear: expected input with last dimension {self.in_features}, "
                              f"got shape {x.shape}")
-        q, scale, zero_point = self._quantize_input(x)
-        weight = self.weight._array
-        accumulated = backend.for_device(x.device).int8_matmul(q.reshape(-1, self.in_features), weight)
-        correction = zero_point * weight.astype(np.int64).sum(axis=1)
-        out = self._finish(accumulated, correction, scale, x)
-        return out.reshape(tuple(x.shape[:-1]) + (self.out_features,))
+        scale, zero_point = self._input_qparams(x)
+        bias = None if self.bias is None else self.bias._array
+        out = backend.for_device(x.device).quantized_linear(
+            x._array.reshape(-1, self.in_features), scale, zero_point, self.weight._array,
+            self.weight_scale._array, bias)
+        return Tensor._wrap(out.reshape(tuple(x.shape[:-1]) + (self.out_features,)), x.device)
 
     def extra_repr(self):
         kind = "dynamic" if self.dynamic else "static"
@@ -102,13 +101,14 @@ class QuantizedConv2d(_Quantized):
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"QuantizedConv2d: expected input (N, {self.in_channels}, H, W), got {x.shape}")
-        q, scale, zero_point = self._quantize_input(x)
+        scale, zero_point = self._input_qparams(x)
+        q = quantize(x._array, scale, zero_point)
         q = np.pad(q, ((0, 0), (0, 0)) + self.pads, constant_values=zero_point)   # z stands for 0.0
         out_hw = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
                        zip(q.shape[2:], self.kernel_size, self.stride, self.dilation))
         weight = self.weight._array
         accumulated = backend.for_device(x.device).int8_conv2d(q, weight, self.stride, self.dilation, out_hw)
-        correction = zero_point * weight.astype(np.int64).reshape(weight.shape[0], -1).sum(axis=1)
+        correction = zero_point * weight.reshape(weight.shape[0], -1).sum(axis=1, dtype=np.int64)
         return self._finish(accumulated, correction, scale, x)
 
     def extra_repr(self):

@@ -31,7 +31,11 @@ def affine_qparams(low, high):
 
 
 def quantize(x, scale, zero_point):
-    return np.clip(np.rint(x / scale) + zero_point, *ACTIVATION_RANGE).astype(np.uint8)
+    q = x / np.asarray(scale, dtype=x.dtype)            # in place from here: one temporary
+    np.rint(q, out=q)
+    q += zero_point
+    np.clip(q, *ACTIVATION_RANGE, out=q)
+    return q.astype(np.uint8)
 
 
 def dequantize(q, scale, zero_point):

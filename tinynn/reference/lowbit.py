@@ -3,6 +3,8 @@
     csr_linear:   y[b, r] = Σ_{k in row r} values[k] · x[b, columns[k]]     (y = x Wᵀ, W in CSR)
     int8_matmul:  out[i, j] = Σ_k a[i, k] · b[j, k]                          (exact, in int32)
     int8_conv2d:  the convolution formula of ``conv.py`` on integers, in int32
+    quantized_linear:  q_x = clamp(round(x / s) + z, 0, 255),
+                       y[b, c] = s · s_c · (Σ_k q_x[b,k] · q_w[c,k] − z · Σ_k q_w[c,k]) + bias[c]
 """
 import numpy as np
 
@@ -23,3 +25,11 @@ def int8_matmul(a, b):
 
 def int8_conv2d(x, weight, stride, dilation, out_hw):
     return convolve(x.astype(np.int32), weight.astype(np.int32), stride, (0, 0), dilation, 1, out_hw)
+
+
+def quantized_linear(x, scale, zero_point, weight, weight_scale, bias):
+    q = np.clip(np.rint(x / np.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(np.uint8)
+    accumulated = int8_matmul(q, weight).astype(x.dtype)
+    accumulated -= (zero_point * weight.sum(axis=1, dtype=np.int64)).astype(x.dtype)
+    accumulated *= (scale * weight_scale).astype(x.dtype)
+    return accumulated if bias is None else accumulated + bias
