@@ -75,23 +75,22 @@ def _matmul_impl(a, b, out):
 _matmul = njit(parallel=True, cache=True)(_matmul_impl)
 
 
-def _linear_impl(x, scale, zero_point, weight, correction, multiplier, bias, out):
+def _linear_impl(x, scale, zero_point, weight, correction, multiplier, bias, quantized, out):
     """A whole quantised Linear in one parallel region (each wake-up of the thread pool costs
-    tens of µs): every task quantises 4 rows of x into its own padded buffer, multiplies
-    them by all the weights 4 at a time, and writes the dequantised results."""
+    tens of µs): every task quantises 4 rows of x into its rows of ``quantized`` (zeroed and
+    padded by the caller: an allocation inside the loop kept it from running in parallel),
+    multiplies them by all the weights 4 at a time, and writes the dequantised results."""
     rows, width = x.shape
     depth = weight.shape[1]
-    flat_weight = weight.reshape(-1)
+    flat_weight, flat = weight.reshape(-1), quantized.reshape(-1)
     for block in prange(-(-rows // 4)):
         i = 4 * block
-        buffer = np.zeros((4, depth), dtype=np.uint8)
         for r in range(min(4, rows - i)):
             for k in range(width):
                 value = np.rint(x[i + r, k] / scale) + zero_point
-                buffer[r, k] = min(max(value, 0), 255)
-        flat = buffer.reshape(-1)
+                quantized[i + r, k] = min(max(value, 0), 255)
         for j in range(0, weight.shape[0], 4):
-            sums = block4x4(flat, flat_weight, 0, j * depth, depth, depth)
+            sums = block4x4(flat, flat_weight, i * depth, j * depth, depth, depth)
             for r in range(min(4, rows - i)):
                 for c in range(min(4, out.shape[1] - j)):
                     out[i + r, j + c] = (out.dtype.type(sums[4 * r + c]) - correction[j + c]) \
@@ -109,9 +108,11 @@ def quantized_linear(x, scale, zero_point, weight, correction, multiplier, bias)
     """out = (x quantised) · weightᵀ, dequantised: see ``kernels/quantized.py``."""
     out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
     dtype = x.dtype.type
+    padded = pad(weight)
+    quantized = np.zeros((-(-x.shape[0] // 4) * 4, padded.shape[1]), dtype=np.uint8)
     kernel = _linear if x.size * weight.shape[0] >= PARALLEL_MIN_WORK else _linear_serial
-    kernel(np.ascontiguousarray(x), dtype(scale), dtype(zero_point), pad(weight), correction,
-           multiplier, bias, out)
+    kernel(np.ascontiguousarray(x), dtype(scale), dtype(zero_point), padded, correction,
+           multiplier, bias, quantized, out)
     return out
 
 
