@@ -19,6 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+from common import first_call_and_median  # noqa: E402
 
 import tinynn  # noqa: E402
 import tinynn.nn as nn  # noqa: E402
@@ -56,22 +57,11 @@ def sparse_crossover(repeats=200):
             weight[rng.random(weight.shape) < sparsity] = 0
             values, columns, starts = to_csr(weight)
             columns = columns.astype(np.int32)
-            dense = _median_us(lambda: x @ weight.T, repeats)
-            sparse = _median_us(lambda: cpu_backend.csr_linear(x, values, columns, starts), repeats)
+            dense = 1e6 * first_call_and_median(lambda: x @ weight.T, repeats, warmup=5)[1]
+            sparse = 1e6 * first_call_and_median(lambda: cpu_backend.csr_linear(x, values, columns, starts),
+                                                 repeats, warmup=5)[1]
             lines.append(f"| {batch} | {sparsity:.0%} | {dense:.0f} | {sparse:.0f} | {dense / sparse:.2f} |")
     return "\n".join(lines)
-
-
-def _median_us(run, repeats):
-    import time
-    for _ in range(5):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return 1e6 * float(np.median(times))
 
 
 def compression_rows(name, model, data, loader, args):
