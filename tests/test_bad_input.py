@@ -291,3 +291,11 @@ def test_writers_into_a_missing_folder_fail_at_once(tmp_path):
         tinynn.save({"w": tinynn.ones(1)}, tmp_path / "missing" / "m.npz")
     with pytest.raises(FileNotFoundError, match=r"ModelCheckpoint: cannot write"):
         keras.callbacks.ModelCheckpoint(str(tmp_path / "missing" / "best.npz"))
+
+
+def test_integer_like_sizes_are_accepted_as_in_pytorch():
+    """Strict about what is not an integer, not about how an integer is given."""
+    assert tinynn.ones(6).reshape(tinynn.tensor(2), np.int64(3)).shape == (2, 3)
+    assert tinynn.zeros(tinynn.tensor(3)).shape == (3,)
+    with pytest.raises(TypeError, match=r"reshape: expected integer sizes, got \(True,\)"):
+        tinynn.ones(1).reshape(True)

@@ -9,6 +9,7 @@ each where an op does the work: read the op's module for its formula and gradien
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -371,9 +372,12 @@ def shape_arg(shape, op):
     """``f(2, 3)`` and ``f((2, 3))`` both as the tuple (2, 3); every entry an integer."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
-        raise TypeError(f"{op}: expected integer sizes, got {shape}")
-    return tuple(int(s) for s in shape)
+    try:
+        if any(isinstance(s, bool) for s in shape):
+            raise TypeError
+        return tuple(operator.index(s) for s in shape)       # ints, NumPy ints, 0-d int tensors
+    except TypeError:
+        raise TypeError(f"{op}: expected integer sizes, got {shape}") from None
 
 
 def _index_arg(index):
