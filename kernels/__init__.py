@@ -22,3 +22,33 @@ to that reference.  The files, one concept each:
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
 step through.
 """
+import hashlib
+from pathlib import Path
+
+
+def drop_stale_cache(folder=Path(__file__).parent):
+    """Delete this folder's cached kernels when any of its sources changed since they were
+    compiled.  Numba's ``cache=True`` checks only each kernel's own file, but the kernels
+    inline helpers from other files (``geometry.py``), so after an edit or an upgrade a kernel
+    could run stale machine code.  A digest of all the sources, kept beside the cache, says
+    when; a cache folder that cannot be written is left alone."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.glob("*.py")))).hexdigest()
+    cache = folder / "__pycache__"
+    stamp = cache / "tinynn-kernels.sha256"
+    try:
+        recorded = stamp.read_text()
+    except OSError:                            # the first run, or an unreadable cache
+        recorded = None
+    if recorded == digest:
+        return False
+    try:
+        cache.mkdir(exist_ok=True)
+        for compiled in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            compiled.unlink()
+        stamp.write_text(digest)
+    except OSError:
+        return False
+    return True
+
+
+drop_stale_cache()

@@ -190,3 +190,19 @@ def test_plain_pytest_skips_only_the_cuda_folder_without_the_simulator():
          "tests/test_layout.py::test_front_end_namespaces_are_modules", "tests/cuda/test_cuda_device.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert re.search(r"\b1 passed, \d+ skipped", result.stdout), result.stdout[-2000:]
+
+
+def test_a_change_to_any_kernel_source_drops_every_cached_kernel(tmp_path):
+    """Numba's cache sees only each kernel's own file; the kernels package checks them all."""
+    from tinynn.kernels import drop_stale_cache
+    (tmp_path / "geometry.py").write_text("def helper(): return 1\n")
+    (tmp_path / "im2col.py").write_text("from .geometry import helper\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "im2col._impl-1.py311.nbi").write_bytes(b"index")
+    (cache / "im2col._impl-1.py311.1.nbc").write_bytes(b"code")
+    assert drop_stale_cache(tmp_path) and not list(cache.glob("*.nb?"))
+    (cache / "im2col._impl-1.py311.nbi").write_bytes(b"index")
+    assert not drop_stale_cache(tmp_path) and list(cache.glob("*.nbi"))     # unchanged: kept
+    (tmp_path / "geometry.py").write_text("def helper(): return 2\n")
+    assert drop_stale_cache(tmp_path) and not list(cache.glob("*.nbi"))      # helper changed
