@@ -17,7 +17,7 @@ to that reference.  The files, one concept each:
     pool.py          max / average pooling            batchnorm.py   batch-norm statistics
     elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels
     quantized.py     int8 products, quantised Linear  vnni.py        the same with AVX-512 VNNI
-    sparse.py        CSR × dense
+    sparse.py        CSR × dense                      affine.py      float ↔ 8-bit, a row at a time
 
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
 step through.

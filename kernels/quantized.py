@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import vnni
+from .affine import dequantize_row, quantize_row
 from .im2col import im2col
 
 
@@ -81,20 +82,15 @@ def int8_conv2d(x, weight, stride, dilation, out_hw):
 
 
 def _quantize_into_impl(x, scale, zero_point, out):
-    """out[i, k] = clamp(round(x[i, k] / scale) + zero_point, 0, 255), halves to even, in one
-    pass (NumPy's version makes five); ``out`` may be wider than x (zero padding)."""
+    """Every row of x quantised into ``out`` in one pass (NumPy's version makes five)."""
     for i in prange(x.shape[0]):
-        for k in range(x.shape[1]):
-            value = np.rint(x[i, k] / scale) + zero_point
-            out[i, k] = min(max(value, 0), 255)
+        quantize_row(x[i], scale, zero_point, out[i])
 
 
 def _dequantize_impl(accumulated, correction, multiplier, bias, out):
-    """out[i, c] = (acc[i, c] − correction[c]) · multiplier[c] + bias[c], in out's dtype, in
-    the same order of operations as the reference (so the results are the same bits)."""
+    """Every row of int32 sums back to floats, in out's dtype."""
     for i in prange(out.shape[0]):
-        for c in range(out.shape[1]):
-            out[i, c] = (out.dtype.type(accumulated[i, c]) - correction[c]) * multiplier[c] + bias[c]
+        dequantize_row(accumulated[i], correction, multiplier, bias, out[i])
 
 
 def _row_sums_impl(weight):

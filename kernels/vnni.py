@@ -24,6 +24,8 @@ from numba import config, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .affine import dequantize_row, quantize_row
+
 AVAILABLE = bool(binding.get_host_cpu_features().get("avx512vnni", False)) \
     and not config.DISABLE_JIT and not config.CPU_NAME
 
@@ -112,22 +114,19 @@ def _linear_impl(x, scale, zero_point, packed, correction, multiplier, bias, qua
     """A whole quantised Linear: every task quantises 4 rows of x into its rows of
     ``quantized`` (zeroed and padded by the caller: an allocation inside the loop kept it
     from running in parallel), multiplies them by all the weights, dequantises the results."""
-    rows, width = x.shape
+    rows = x.shape[0]
     blocks, groups = packed.shape[0], packed.shape[1]
     padded_width, channels = quantized.shape[1], accumulated.shape[1]
     flat_x, flat_w, flat_out = quantized.reshape(-1), packed.reshape(-1), accumulated.reshape(-1)
     for task in prange(quantized.shape[0] // 4):
         i = 4 * task
         for r in range(min(4, rows - i)):
-            for k in range(width):
-                value = np.rint(x[i + r, k] / scale) + zero_point
-                quantized[i + r, k] = min(max(value, 0), 255)
+            quantize_row(x[i + r], scale, zero_point, quantized[i + r])
         for block in range(0, blocks, 2):
             _rows4_channels32(flat_x, flat_w, flat_out, i * padded_width, padded_width, block * groups * 64,
                               groups * 64, i * channels + 16 * block, channels, groups)
         for r in range(min(4, rows - i)):
-            for c in range(out.shape[1]):
-                out[i + r, c] = (out.dtype.type(accumulated[i + r, c]) - correction[c]) * multiplier[c] + bias[c]
+            dequantize_row(accumulated[i + r], correction, multiplier, bias, out[i + r])
 
 
 _matmul = njit(parallel=True, cache=True)(_matmul_impl)
@@ -140,7 +139,7 @@ _linear_serial = njit(cache=True)(_linear_impl)
 PARALLEL_MIN_WORK = 2 ** 24
 
 
-def _buffers(rows, depth, packed):
+def _buffers(rows, packed):
     quantized = np.zeros((-(-rows // 4) * 4, packed.shape[1] * 4), dtype=np.uint8)
     accumulated = np.empty((quantized.shape[0], packed.shape[0] * 16), dtype=np.int32)
     return quantized, accumulated
@@ -149,7 +148,7 @@ def _buffers(rows, depth, packed):
 def int8_matmul(a, b):
     """a (M, K) uint8 @ b (N, K) int8 transposed, as int32 (M, N)."""
     packed = pack(b)
-    quantized, accumulated = _buffers(a.shape[0], a.shape[1], packed)
+    quantized, accumulated = _buffers(a.shape[0], packed)
     quantized[:a.shape[0], :a.shape[1]] = a
     kernel = _matmul if a.size * b.shape[0] >= PARALLEL_MIN_WORK else _matmul_serial
     kernel(quantized, packed, accumulated)
@@ -159,7 +158,7 @@ def int8_matmul(a, b):
 def quantized_linear(x, scale, zero_point, weight, correction, multiplier, bias):
     """out = (x quantised) · weightᵀ, dequantised: see ``kernels/quantized.py``."""
     packed = pack(weight)
-    quantized, accumulated = _buffers(x.shape[0], x.shape[1], packed)
+    quantized, accumulated = _buffers(x.shape[0], packed)
     out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
     dtype = x.dtype.type
     kernel = _linear if x.size * weight.shape[0] >= PARALLEL_MIN_WORK else _linear_serial

@@ -11,6 +11,8 @@ from ..autograd import Function
 def check_broadcast(op, *operands):
     """Raise a readable error instead of NumPy's when the operands' shapes do not broadcast."""
     shapes = [np.shape(x) for x in operands]
+    if all(shape == shapes[0] for shape in shapes):            # the common case: nothing to check
+        return
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
