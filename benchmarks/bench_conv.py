@@ -1,5 +1,5 @@
-"""Time single ops in tinynn against PyTorch (CPU, same process, and PyTorch also alone in
-a fresh process: see common.py): conv2d, pooling, batch norm, Linear (matmul) and
+"""Time single ops in tinynn against PyTorch on the CPU, each library in its own fresh
+process (common.py says why): conv2d, pooling, batch norm, Linear (matmul) and
 softmax-cross-entropy.
 
     python benchmarks/bench_conv.py [--quick] [--json out.json] [--only resnet]
@@ -9,6 +9,7 @@ libraries, the tinynn/torch ratio (below 1 means tinynn is faster), tinynn's
 GFLOP/s, and the first-call time (Numba compilation, or loading its cache).
 """
 import argparse
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
-    THREADS, first_call_and_median, gemm_peak_gflops, print_table, run_child, setup_torch, write_json)
+    THREADS, first_call_and_median, gemm_peak_gflops, machine_description, print_table, run_child,
+    setup_threads, write_json)
 
 # (group, name, N, C, H, W, K, kernel, stride, padding, groups)
 CONV_SHAPES = [
@@ -134,12 +136,11 @@ def _time_both_passes(lib, case, repeats):
     return _time(lib, make, op, repeats, backward=False) + _time(lib, make, op, repeats, backward=True)
 
 
-def _row(case, ours, theirs, alone, repeats):
-    """Times of one case; PyTorch's are the faster of this process and ``alone``."""
+def _row(case, ours, theirs):
+    """One table row from the two children's times, {name: (first, fwd, first+bwd, fwd+bwd)}."""
     group, name, _, _, train_flops = case
-    first, ours_fwd, first_train, ours_train = _time_both_passes(ours, case, repeats)
-    _, theirs_fwd, _, theirs_train = _time_both_passes(theirs, case, repeats)
-    theirs_fwd, theirs_train = min(theirs_fwd, alone[name][0]), min(theirs_train, alone[name][1])
+    first, ours_fwd, first_train, ours_train = ours[name]
+    _, theirs_fwd, _, theirs_train = theirs[name]
     return {
         "group": group, "shape": name,
         "fwd ms": ours_fwd * 1e3, "torch fwd ms": theirs_fwd * 1e3, "fwd ratio": ours_fwd / theirs_fwd,
@@ -150,36 +151,37 @@ def _row(case, ours, theirs, alone, repeats):
     }
 
 
+def child(lib_name, repeats, only):
+    """In a fresh process: every case's times for one library, as JSON."""
+    module = setup_threads(lib_name)
+    functional = module.nn.functional
+    times = {case[1]: _time_both_passes(Lib(module, functional), case, repeats) for case in _cases(only)}
+    print(json.dumps(times))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 10")
     parser.add_argument("--only", default=None, help="lenet, keras, mlp, resnet or mobilenet")
     parser.add_argument("--json", default=None, help="also write the results to this file")
-    parser.add_argument("--torch-alone", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 10
-    if args.torch_alone:                     # the child process: PyTorch's times only, as JSON
-        torch = setup_torch()
-        times = {case[1]: _time_both_passes(Lib(torch, torch.nn.functional), case, repeats)[1::2]
-                 for case in _cases(args.only)}
-        print(json.dumps(times))
-        return times
-    import tinynn                        # before PyTorch: see common.py
-    import tinynn.nn.functional as F
-    torch = setup_torch()
+    if args.child:
+        return child(args.child, repeats, args.only)
     peak = gemm_peak_gflops()
-    print(f"tinynn vs PyTorch {torch.__version__} on the CPU, {THREADS} threads each, float32, "
-          f"median of {repeats} runs; NumPy float32 GEMM peak here: {peak:.0f} GFLOP/s")
-    alone = run_child(__file__, ["--torch-alone"] + (["--quick"] if args.quick else []) +
-                      (["--only", args.only] if args.only else []))
-    ours, theirs = Lib(tinynn, F), Lib(torch, torch.nn.functional)
-    rows = [_row(case, ours, theirs, alone, repeats) for case in _cases(args.only)]
+    print(f"tinynn vs PyTorch {importlib.metadata.version('torch')} on the CPU, {THREADS} threads each, "
+          f"each library in its own fresh process, float32, median of {repeats} runs\n"
+          f"machine: {machine_description()}; NumPy float32 GEMM peak {peak:.0f} GFLOP/s")
+    flags = (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
+    ours = run_child(__file__, ["--child", "tinynn"] + flags)
+    theirs = run_child(__file__, ["--child", "torch"] + flags)
+    rows = [_row(case, ours, theirs) for case in _cases(args.only)]
     columns = ["shape", "fwd ms", "torch fwd ms", "fwd ratio", "fwd+bwd ms", "torch fwd+bwd ms",
                "fwd+bwd ratio", "GFLOP/s", "first call s"]
     print_table(rows, columns)
-    print("ratio = tinynn time / torch time (below 1: tinynn is faster); torch's time is the faster "
-          "of this process and a fresh one with PyTorch's own thread defaults. GFLOP/s counts the "
-          "forward and both backward products of conv and linear (3× the forward FLOPs).")
+    print("ratio = tinynn time / torch time (below 1: tinynn is faster). GFLOP/s counts the forward "
+          "and both backward products of conv and linear (3× the forward FLOPs).")
     if args.json:
         write_json(args.json, {"threads": THREADS, "gemm_peak_gflops": peak, "rows": rows})
     return rows

@@ -1,19 +1,19 @@
 """Time full training steps (forward, loss, backward, Adam) of the seeds' models in tinynn
-and PyTorch, in the same process with the same thread count.
+and PyTorch, each library in its own fresh process, with the same thread count.
 
     python benchmarks/bench_models.py [--quick] [--only lenet,mlp] [--json out.json] [--plot out.png]
 
-Columns: steady-state step time (median, warm-up excluded) for both libraries, PyTorch
-also alone in a fresh process with its own thread defaults (see common.py), and the
-ratio to the faster PyTorch time; inference throughput (images/s, eval mode, no graph,
-PyTorch's best of the two processes); peak memory of training
-(the peak resident set during the first three full-batch steps above the resident set
-before them: activations, gradients, optimiser state and workspaces; in a fresh process
-per library and model); the first step's time including import and Numba compilation
-with an empty cache (cold) and with the cache that cold run filled (warm).
+Every number comes from a fresh interpreter that imports one library with its own default
+settings (``common.py`` says why), and the rounds alternate which library runs first.  The
+table has the steady-state step time of both (median, spread over rounds), their ratio,
+tinynn after its opt-in process tuning and after PyTorch ran first in the same process,
+inference throughput, peak memory of training, and the first step's time including import
+and Numba compilation with an empty cache (cold) and with the cache that run filled (warm).
 """
 import argparse
+import importlib.metadata
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -24,7 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # torch_seed_models
 from common import (  # noqa: E402
-    THREADS, first_call_and_median, fresh_environment, print_table, run_child, setup_torch, write_json)
+    THREADS, first_call_and_median, gemm_peak_gflops, machine_description, median_and_spread,
+    print_table, run_child, setup_threads, write_json)
 
 # name: (batch, input shape, classes)
 MODELS = {
@@ -118,15 +119,24 @@ def steady_state(lib_name, model_name, repeats):
 
 
 def child(lib_name, model_name, measure, repeats="7"):
-    """Run in a fresh process.  'steps': ``steady_state``.  'first': import + build + first
-    step, in seconds (Numba compiles or loads its cache here).  'memory': the peak resident
-    memory of three full-batch steps above the memory held before them; a 2-image step
-    first loads the kernels, so that loading code does not count as memory of the step
-    (except kernels only large arrays take: the ReLU kernels' code, 3.6-7 MB measured, does)."""
+    """One measurement in this fresh process.  'steps': ``steady_state``; 'tuned': the same
+    after ``tinynn.performance.tune_process()`` (what the ``tinynn`` command runs);
+    'torch-first': tinynn's steps after PyTorch was imported and trained the same model
+    here (a notebook that compares both); 'first': import + build + first step, in seconds
+    (Numba compiles or loads its cache here); 'memory': the peak resident memory of three
+    full-batch steps above the memory held before them (a 2-image step first loads the
+    kernels, so that their code does not count as memory of the step)."""
     start = time.perf_counter()
-    if lib_name == "torch":
-        setup_torch()
-    if measure == "steps":
+    if measure == "torch-first":
+        torch_step = make_step("torch", model_name)[0]
+        setup_threads("torch")
+        for _ in range(3):
+            torch_step()
+    setup_threads(lib_name)
+    if measure == "tuned":
+        import tinynn
+        tinynn.performance.tune_process()
+    if measure in ("steps", "tuned", "torch-first"):
         print(json.dumps(steady_state(lib_name, model_name, int(repeats))))
         return
     if measure == "first":
@@ -143,14 +153,58 @@ def child(lib_name, model_name, measure, repeats="7"):
     print(json.dumps((_memory_kb("VmHWM") - before) / 1024))
 
 
-def _run_child(lib_name, model_name, measure, cache_dir, *extra):
-    environment = dict(fresh_environment(), NUMBA_CACHE_DIR=cache_dir)
+def _run_child(lib_name, model_name, measure, *extra, cache_dir=None):
+    environment = {"NUMBA_CACHE_DIR": cache_dir} if cache_dir else {}
     return run_child(__file__, ["--child", lib_name, model_name, measure, *extra], environment)
+
+
+# (column, library, measure) timed in every round, in this order, reversed every other round
+TIMED = (("tinynn", "tinynn", "steps"), ("torch", "torch", "steps"), ("tuned", "tinynn", "tuned"),
+         ("torch first", "tinynn", "torch-first"))
+
+
+def measure_model(name, rounds, repeats):
+    """One table row: every timing in fresh processes, ``rounds`` interleaved rounds."""
+    batch = MODELS[name][0]
+    taken = {column: [] for column, _, _ in TIMED}
+    for round_index in range(rounds):
+        order = TIMED if round_index % 2 == 0 else TIMED[::-1]
+        for column, lib_name, measure in order:
+            taken[column].append(_run_child(lib_name, name, measure, str(repeats)))
+    row = {"model": name, "batch": batch}
+    for column, times in taken.items():
+        step_ms, spread = median_and_spread([t[0] * 1e3 for t in times])
+        row[f"{column} ms"] = step_ms
+        if column in ("tinynn", "torch"):
+            row[f"{column} ±%"] = 100 * spread
+            row[f"{column} img/s"] = batch / statistics.median(t[1] for t in times)
+    row["ratio"] = row["tinynn ms"] / row["torch ms"]
+    row["tuned ratio"] = row["tuned ms"] / row["torch ms"]
+    row["GFLOP/s"] = training_flops(name) / (row["tinynn ms"] / 1e3) / 1e9
+    with tempfile.TemporaryDirectory() as cache:
+        row["cold first s"] = _run_child("tinynn", name, "first", cache_dir=cache)
+        row["warm first s"] = _run_child("tinynn", name, "first", cache_dir=cache)
+    row["torch first s"] = _run_child("torch", name, "first")
+    row["tinynn MB"] = _run_child("tinynn", name, "memory")
+    row["torch MB"] = _run_child("torch", name, "memory")
+    return row
+
+
+COLUMNS = ["model", "batch", "tinynn ms", "tinynn ±%", "torch ms", "torch ±%", "ratio", "tuned ms",
+           "tuned ratio", "torch first ms", "GFLOP/s", "tinynn img/s", "torch img/s", "tinynn MB",
+           "torch MB", "cold first s", "warm first s", "torch first s"]
+LEGEND = """\
+ms = median over rounds of each fresh process's median training step; ±% = (slowest round −
+fastest round) / median; ratio = tinynn / torch (below 1: tinynn is faster); tuned = tinynn after
+tinynn.performance.tune_process(), as the tinynn command runs; torch first ms = tinynn's step in a
+process where PyTorch was imported and trained first; img/s = inference (eval, no graph);
+MB = peak resident memory of three full-batch steps above what model and data hold;
+first s = import + build + first step in a fresh process (cold: empty Numba cache)."""
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 timed steps instead of 7")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 steps instead of 3 of 7")
     parser.add_argument("--only", default=None, help="comma-separated model names")
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="bar chart of the ratios (needs matplotlib)")
@@ -158,42 +212,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.child:
         return child(*args.child)
-    import tinynn                        # before PyTorch: see common.py
-    torch = setup_torch()
     names = args.only.split(",") if args.only else list(MODELS)
     unknown = set(names) - set(MODELS)
     if unknown:
         raise SystemExit(f"bench_models: unknown models {sorted(unknown)}; choose from {', '.join(MODELS)}")
-    repeats = 3 if args.quick else 7
-    print(f"training step = forward + cross-entropy + backward + Adam; tinynn {tinynn.__version__} vs PyTorch "
-          f"{torch.__version__}, {THREADS} threads each, median of {repeats} steps after warm-up")
+    rounds, repeats = (1, 3) if args.quick else (3, 7)
+    import tinynn
+    torch_version = importlib.metadata.version("torch")
+    print(f"training step = forward + cross-entropy + backward + Adam; tinynn {tinynn.__version__} vs "
+          f"PyTorch {torch_version}, {THREADS} threads each, each library in its own fresh process, "
+          f"{rounds} interleaved rounds of {repeats} steps after warm-up\n"
+          f"machine: {machine_description()}; NumPy float32 GEMM peak {gemm_peak_gflops():.0f} GFLOP/s")
     rows = []
     for name in names:
-        batch = MODELS[name][0]
-        row = {"model": name, "batch": batch}
-        ours, theirs = steady_state("tinynn", name, repeats), steady_state("torch", name, repeats)
-        alone = _run_child("torch", name, "steps", tempfile.gettempdir(), str(repeats))
-        row["tinynn ms"], row["torch ms"], row["torch alone ms"] = ours[0] * 1e3, theirs[0] * 1e3, alone[0] * 1e3
-        row["ratio"] = row["tinynn ms"] / min(row["torch ms"], row["torch alone ms"])
-        row["tinynn img/s"], row["torch img/s"] = batch / ours[1], batch / min(theirs[1], alone[1])
-        row["GFLOP/s"] = training_flops(name) / (row["tinynn ms"] / 1e3) / 1e9
-        with tempfile.TemporaryDirectory() as cache:
-            row["cold first s"] = _run_child("tinynn", name, "first", cache)
-            row["warm first s"] = _run_child("tinynn", name, "first", cache)
-            row["tinynn MB"] = _run_child("tinynn", name, "memory", cache)
-        row["torch MB"] = _run_child("torch", name, "memory", tempfile.gettempdir())
-        rows.append(row)
-        print(f"  {name}: tinynn {row['tinynn ms']:.1f} ms, torch {row['torch ms']:.1f} ms", flush=True)
-    print_table(rows, ["model", "batch", "tinynn ms", "torch ms", "torch alone ms", "ratio", "GFLOP/s",
-                       "tinynn img/s", "torch img/s", "tinynn MB", "torch MB", "cold first s",
-                       "warm first s"])
-    print("ratio = tinynn step time / the faster of torch's two step times (same process; alone in "
-          "a fresh process with PyTorch's own thread defaults); GFLOP/s = tinynn's conv and linear FLOPs "
-          "(3× forward) per second; MB = peak resident memory of the first "
-          "three full-batch steps above what model and data hold; first s = import + build + "
-          "first step in a fresh process")
+        rows.append(measure_model(name, rounds, repeats))
+        print(f"  {name}: tinynn {rows[-1]['tinynn ms']:.1f} ms, torch {rows[-1]['torch ms']:.1f} ms",
+              flush=True)
+    print_table(rows, COLUMNS)
+    print(LEGEND)
     if args.json:
-        write_json(args.json, {"threads": THREADS, "rows": rows})
+        write_json(args.json, {"threads": THREADS, "machine": machine_description(), "rows": rows})
     if args.plot:
         _plot(rows, args.plot)
     return rows

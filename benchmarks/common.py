@@ -1,7 +1,8 @@
-"""Timing helpers shared by the benchmark scripts: medians of repeated runs in one
-process, the first (compiling) call timed on its own, tables and JSON output."""
+"""Timing helpers shared by the benchmark scripts: fresh processes per library, medians of
+repeated runs, the first (compiling) call timed on its own, tables and JSON output."""
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -11,38 +12,59 @@ import numpy as np
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
-# In one process PyTorch and Numba share one OpenMP runtime (both load libgomp.so.1,
-# and the first copy loaded serves both), configured once by whichever library
-# loads it first.  The scripts import tinynn first, so the shared runtime gets
-# tinynn's passive waiting (tinynn/_process.py), which measured PyTorch's small-net
-# steps 10-25 % slower than PyTorch's own spinning default; the other order made
-# tinynn's steps 30 % slower.  So PyTorch is also timed alone, in a fresh process
-# with its own defaults, and every ratio divides by the faster PyTorch time.
+# Two libraries in one process distort each other: PyTorch and Numba may share one OpenMP
+# runtime, configured by whichever loads it first, and each library's idle threads spin on
+# the cores the other needs.  So every number that compares them is taken with each
+# library in its own fresh interpreter, with its own default settings and THREADS threads,
+# in rounds that alternate which library goes first (``run_child``).
 
 
-def setup_torch():
-    try:
-        import torch
-    except ImportError:
-        raise SystemExit("benchmarks need PyTorch as the reference: pip install torch==2.13.0")
-    torch.set_num_threads(THREADS)
-    return torch
-
-
-def fresh_environment():
-    """This process's environment without the settings tinynn's import added, for a child
-    process that times PyTorch alone."""
-    from tinynn import _process
-    return dict(_process.environment_without_our_settings(), OMP_NUM_THREADS=str(THREADS))
+def setup_threads(lib_name):
+    """THREADS threads for ``lib_name`` ('tinynn' or 'torch'), set through the library's own
+    call rather than the environment; returns the library module."""
+    if lib_name == "torch":
+        try:
+            import torch
+        except ImportError:
+            raise SystemExit("benchmarks need PyTorch as the reference: pip install torch==2.13.0")
+        torch.set_num_threads(THREADS)
+        return torch
+    import numba
+    import tinynn
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    return tinynn
 
 
 def run_child(script, arguments, environment=None, timeout=900):
     """Run ``script`` with ``arguments`` in a fresh interpreter; its last stdout line is JSON."""
     result = subprocess.run([sys.executable, str(script)] + list(arguments), capture_output=True,
-                            text=True, timeout=timeout, env=environment or fresh_environment())
+                            text=True, timeout=timeout, env=dict(os.environ, **(environment or {})))
     if result.returncode:
         raise RuntimeError(f"child {' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def median_and_spread(values):
+    """(median, (max − min) / median): the middle round and how far the rounds strayed."""
+    middle = statistics.median(values)
+    return middle, (max(values) - min(values)) / middle if middle else 0.0
+
+
+def machine_description():
+    """CPU model, cores and NumPy's BLAS, for the header of every table."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['architecture']})"
+                         for p in threadpool_info() if p["user_api"] == "blas")
+    except ImportError:
+        blas = "NumPy's BLAS (install threadpoolctl to name it)"
+    return f"{model}, {os.cpu_count()} logical cores, {blas}"
 
 
 def first_call_and_median(fn, repeats, warmup=1):

@@ -1,12 +1,12 @@
 """Convolution by plan: runs the algorithm ``kernels/plan.py`` chose with one device's
 primitives (NumPy arrays and Numba loops on the CPU, CuPy arrays and CUDA kernels on the
-GPU; ``np.matmul`` is a BLAS call on either, cuBLAS for CuPy arrays).
+GPU; ``primitives.matmul`` is OpenBLAS on Numba's threads or cuBLAS).
 
     h[b,k,i,j] = Σ_m Σ_n Σ_p X[b, p, i·s + m·d, j·s + n·d] · W[k,p,m,n]
 
 im2col.  ``im2col`` copies every receptive field of image b into a column of
 ``cols[b]`` (C·KH·KW, OH·OW); the convolution is then ``out[b] = W (K, C·KH·KW) @
-cols[b]``, one GEMM per image (``np.matmul`` over the batch axis), which lands the result
+cols[b]``, one GEMM per image (one batched ``matmul``), which lands the result
 in (N, K, OH, OW) order.  Backward reuses the layout: ∂L/∂W = Σ_b g[b] @ cols[b]ᵀ and
 ∂L/∂cols[b] = Wᵀ @ g[b], which ``col2im`` adds back onto the input.  Groups are one more
 batch axis, because each group's rows of ``cols`` are contiguous.
@@ -32,7 +32,7 @@ from .plan import plan_conv2d
 # What a device supplies.  ``winograd`` is a module with conv2d_3x3/conv2d_3x3_backward,
 # or None where the planner never picks it.
 Primitives = namedtuple("Primitives", "im2col col2im depthwise_forward depthwise_backward_input "
-                                      "depthwise_backward_weight winograd")
+                                      "depthwise_backward_weight winograd matmul")
 
 def bind(primitives, features):
     """A device's ``conv2d_plan``, ``conv2d_forward`` and ``conv2d_backward`` (the Backend
@@ -58,11 +58,11 @@ def conv2d_forward(x, weight, plan, primitives):
     if plan.algorithm == "batch_in_columns":
         cols = primitives.im2col(x, weight.shape[2:], plan.stride, plan.padding, plan.dilation,
                                  plan.out_hw, batch_in_columns=True)
-        out = _channels_first(weight.reshape(k, -1) @ cols.reshape(cols.shape[0], -1), n)
+        out = _channels_first(primitives.matmul(weight.reshape(k, -1), cols.reshape(cols.shape[0], -1)), n)
     else:
         cols = _columns(x, weight.shape[2:], plan, primitives)
         grouped = cols.reshape(n, plan.groups, -1, cols.shape[2])             # (N, G, P·KH·KW, L)
-        out = np.matmul(weight.reshape(plan.groups, k // plan.groups, -1), grouped)
+        out = primitives.matmul(weight.reshape(plan.groups, k // plan.groups, -1), grouped)
     return out.reshape((n, k) + plan.out_hw), (cols if plan.keep_columns else None)
 
 
@@ -89,12 +89,12 @@ def _backward_weight(grad, x, weight_shape, plan, columns, primitives):
         cols = columns if columns is not None else primitives.im2col(
             x, weight_shape[2:], plan.stride, plan.padding, plan.dilation, plan.out_hw,
             batch_in_columns=True)
-        return (_batch_last(grad) @ cols.reshape(cols.shape[0], -1).T).reshape(weight_shape)
+        return primitives.matmul(_batch_last(grad), cols.reshape(cols.shape[0], -1).T).reshape(weight_shape)
     cols = columns if columns is not None else _columns(x, weight_shape[2:], plan, primitives)
     if plan.groups == 1 and cols.shape[2] <= FEW_POSITIONS_WEIGHT:
-        return np.tensordot(grad.reshape(n, k, -1), cols, axes=([0, 2], [0, 2])).reshape(weight_shape)
+        return primitives.matmul(_batch_last(grad), _batch_last(cols).T).reshape(weight_shape)
     cols = cols.reshape(n, plan.groups, -1, cols.shape[2])
-    per_image = np.matmul(grad.reshape(n, plan.groups, k // plan.groups, -1), cols.transpose(0, 1, 3, 2))
+    per_image = primitives.matmul(grad.reshape(n, plan.groups, k // plan.groups, -1), cols.transpose(0, 1, 3, 2))
     return per_image.sum(axis=0).reshape(weight_shape)
 
 
@@ -105,16 +105,17 @@ def _backward_input(grad, weight, input_shape, plan, primitives):
     n, k = grad.shape[:2]
     groups, kernel_hw = plan.groups, weight.shape[2:]
     if plan.algorithm == "batch_in_columns":
-        grad_cols = weight.reshape(k, -1).T @ _batch_last(grad)               # (C·KH·KW, N·L)
+        grad_cols = primitives.matmul(weight.reshape(k, -1).T, _batch_last(grad))   # (C·KH·KW, N·L)
         return primitives.col2im(grad_cols.reshape(grad_cols.shape[0], n, -1), input_shape,
                                  kernel_hw, plan.stride, plan.padding, plan.dilation, plan.out_hw,
                                  batch_in_columns=True)
     if groups == 1 and plan.out_hw[0] * plan.out_hw[1] <= FEW_POSITIONS_INPUT:
-        grad_cols = np.tensordot(weight.reshape(k, -1), grad.reshape(n, k, -1), axes=([0], [1]))
-        grad_cols = np.ascontiguousarray(grad_cols.transpose(1, 0, 2))        # (N, C·KH·KW, L)
+        grad_cols = primitives.matmul(weight.reshape(k, -1).T, _batch_last(grad))   # (C·KH·KW, N·L)
+        grad_cols = np.ascontiguousarray(grad_cols.reshape(-1, n, grad.shape[2] * grad.shape[3])
+                                         .transpose(1, 0, 2))                  # (N, C·KH·KW, L)
     else:
         weight_t = weight.reshape(groups, k // groups, -1).transpose(0, 2, 1)  # (G, P·KH·KW, K/G)
-        grad_cols = np.matmul(weight_t, grad.reshape(n, groups, k // groups, -1))
+        grad_cols = primitives.matmul(weight_t, grad.reshape(n, groups, k // groups, -1))
         grad_cols = grad_cols.reshape(n, -1, grad_cols.shape[3])              # (N, C·KH·KW, L)
     return _uncolumns(grad_cols, input_shape, kernel_hw, plan, primitives)
 
@@ -124,10 +125,10 @@ def _channels_first(per_channel, n):
     return np.ascontiguousarray(per_channel.reshape(per_channel.shape[0], n, -1).transpose(1, 0, 2))
 
 
-def _batch_last(grad):
-    """(N, K, OH, OW) → (K, N·L), the gradient in the batch-in-columns layout."""
-    n, k = grad.shape[:2]
-    return np.ascontiguousarray(grad.reshape(n, k, -1).transpose(1, 0, 2)).reshape(k, -1)
+def _batch_last(per_image):
+    """(N, K, ...) → (K, N·L), a gradient or im2col's columns in the batch-in-columns layout."""
+    n, k = per_image.shape[:2]
+    return np.ascontiguousarray(per_image.reshape(n, k, -1).transpose(1, 0, 2)).reshape(k, -1)
 
 
 def _columns(x, kernel_hw, plan, primitives):

@@ -1,6 +1,7 @@
 """The CPU backend: every function of the ``tinynn.backend.Backend`` protocol, on NumPy
 arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix products.
 
+    matrix product   blas.py: OpenBLAS calls shared out over Numba's threads
     convolution      plan.py chooses; conv.py runs it with the primitives below
     pooling          pool.py
     batch norm       batchnorm.py
@@ -8,6 +9,7 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
     sparse, int8     sparse.py (CSR × dense), quantized.py (uint8 × int8 → int32)
 """
 from . import conv, depthwise, im2col, plan, winograd
+from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .elementwise import erf, relu, relu_backward  # noqa: F401
 from .quantized import int8_conv2d, int8_matmul, quantized_linear  # noqa: F401
@@ -19,6 +21,6 @@ from .pool import (  # noqa: F401
 PRIMITIVES = conv.Primitives(
     im2col=im2col.im2col, col2im=im2col.col2im, depthwise_forward=depthwise.forward,
     depthwise_backward_input=depthwise.backward_input,
-    depthwise_backward_weight=depthwise.backward_weight, winograd=winograd)
+    depthwise_backward_weight=depthwise.backward_weight, winograd=winograd, matmul=matmul)
 
 conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CPU_FEATURES)

@@ -20,10 +20,15 @@ from .cuda_pool import (  # noqa: F401
 from .elementwise import erf as _host_erf
 from .elementwise import relu, relu_backward  # noqa: F401
 
+def matmul(a, b):
+    """A @ B on cuBLAS (CuPy's ``@``)."""
+    return a @ b
+
+
 PRIMITIVES = conv.Primitives(
     im2col=cuda_conv.im2col, col2im=cuda_conv.col2im, depthwise_forward=cuda_conv.depthwise_forward,
     depthwise_backward_input=cuda_conv.depthwise_backward_input,
-    depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None)
+    depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None, matmul=matmul)
 
 conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CUDA_FEATURES)
 

@@ -27,6 +27,8 @@ Gᵀ · G folds back to 3×3 (∂L/∂W).
 import numpy as np
 from numba import njit, prange
 
+from .blas import matmul
+
 
 def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
     """V[ξ, c, b·T + t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of tile t = ty·tiles_w + tx,
@@ -241,7 +243,7 @@ def conv2d_3x3(x, weight, padding, out_hw):
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
     v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)
     u = _filter_transform(np.ascontiguousarray(weight))            # (16, K, C)
-    m = np.matmul(u, v)                                             # (16, K, N·T): 16 GEMMs
+    m = matmul(u, v)                                             # (16, K, N·T): 16 GEMMs
     return _output_transform(m, x.shape[0], oh, ow, tiles_h, tiles_w)
 
 
@@ -260,9 +262,9 @@ def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
     grad_x = grad_w = None
     if weight is not None:
         u = _filter_transform(np.ascontiguousarray(weight))                        # (16, K, C)
-        e = np.matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)               # (16, C, N·T)
+        e = matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)               # (16, C, N·T)
         grad_x = _input_transform_adjoint(e, grad.shape[0], *input_shape[2:], *padding, tiles_h, tiles_w)
     if x is not None:
         v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)  # (16, C, N·T)
-        grad_w = _filter_gradient(np.matmul(d, v.transpose(0, 2, 1)))              # (16, K, C) GEMMs
+        grad_w = _filter_gradient(matmul(d, v.transpose(0, 2, 1)))              # (16, K, C) GEMMs
     return grad_x, grad_w

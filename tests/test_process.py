@@ -1,4 +1,5 @@
-"""The process-wide settings of tinynn/_process.py: short thread spins, whatever the import order."""
+"""A library does not change its host process: importing tinynn and training with it leave
+the environment, OpenBLAS's thread count and the allocator as they were."""
 import json
 import os
 import subprocess
@@ -7,50 +8,66 @@ import sys
 import pytest
 
 PROBE = """
-import json, ctypes
+import json, os, sys
+sys.path.insert(0, {tests!r})
+before = dict(os.environ)
 {first}
+import numpy as np
+from threadpoolctl import threadpool_info
+def blas_threads():
+    return {{pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}}
+blas_before = blas_threads()
 import tinynn
-from tinynn import _process
-libraries = _process._loaded_openblas_libraries()
-for library in libraries:
-    library.openblas_thread_timeout.restype = ctypes.c_int
-print(json.dumps({{"timeouts": [lib.openblas_thread_timeout() for lib in libraries],
-                  "applied": _process.APPLIED}}))
+after_import = dict(os.environ)
+model = tinynn.models.LeNet5(1, 10, 32)
+optimizer = tinynn.optim.SGD(model.parameters(), lr=0.1)
+loss = tinynn.nn.CrossEntropyLoss()(model(tinynn.randn(8, 1, 32, 32)), tinynn.tensor(np.arange(8) % 10))
+loss.backward()
+optimizer.step()
+print(json.dumps({{"import": after_import == before, "step": dict(os.environ) == before,
+                  "blas": {{path: blas_threads()[path] for path in blas_before}} == blas_before,
+                  "performance_applied": tinynn.performance._applied}}))
 """
 
 
-def _probe(first_import, **environment):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
-    env.update(environment)
-    result = subprocess.run([sys.executable, "-c", PROBE.format(first=first_import)], env=env,
-                            capture_output=True, text=True, check=True)
-    report = json.loads(result.stdout)
-    if not report["timeouts"]:
-        pytest.skip("NumPy here is not linked to an OpenBLAS that exports openblas_read_env")
-    return report
+@pytest.mark.parametrize("first", ["", "import torch; torch.ones(2) + 1"], ids=["alone", "torch first"])
+def test_import_and_a_training_step_leave_the_process_as_it_was(first):
+    pytest.importorskip("threadpoolctl")
+    if first:
+        pytest.importorskip("torch")
+    code = PROBE.format(first=first, tests=os.path.dirname(__file__))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"import": True, "step": True, "blas": True, "performance_applied": {}}
 
 
-@pytest.mark.parametrize("first_import", ["", "import numpy; numpy.ones((64, 64)) @ numpy.ones((64, 64))"])
-def test_openblas_spin_is_shortened_whether_numpy_was_imported_first_or_not(first_import):
-    report = _probe(first_import)
-    assert report["timeouts"] == [16] * len(report["timeouts"])
-    assert report["applied"] == {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "16"}
+def test_single_threaded_blas_restores_the_count_even_after_an_error():
+    blas = pytest.importorskip("kernels.blas")
+    if blas.OPENBLAS is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS this module can find")
+    before = blas.OPENBLAS.get_threads()
+    with pytest.raises(ZeroDivisionError):
+        with blas.single_threaded_blas:
+            with blas.single_threaded_blas:          # nested: only the outer block restores
+                assert blas.OPENBLAS.get_threads() == 1
+            assert blas.OPENBLAS.get_threads() == 1
+            1 / 0
+    assert blas.OPENBLAS.get_threads() == before
 
 
-def test_settings_the_user_exported_are_left_alone():
-    report = _probe("import numpy", OPENBLAS_THREAD_TIMEOUT="20", OMP_WAIT_POLICY="ACTIVE")
-    assert report["timeouts"] == [20] * len(report["timeouts"])
-    assert report["applied"] == {}
+def test_tune_process_is_opt_in_and_says_what_it_did():
+    code = ("import tinynn; assert tinynn.performance._applied == {}; "
+            "import json; print(json.dumps(tinynn.performance.tune_process()))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    applied = json.loads(result.stdout)
+    assert applied == {"malloc": sys.platform.startswith("linux")} or applied == {"malloc": False}
 
 
-def test_bench_runs_without_the_settings_tinynn_applied(monkeypatch):
-    """PyTorch, the yardstick, must start its thread pools with its own defaults."""
-    from tinynn import _process, cli
-    seen = {}
-    monkeypatch.setattr(_process, "APPLIED", {"OMP_WAIT_POLICY": "PASSIVE"})
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
-    monkeypatch.setenv("SOMETHING_THE_USER_SET", "1")
-    monkeypatch.setattr(cli.subprocess, "run", lambda command, env: seen.update(env=env) or
-                        subprocess.CompletedProcess(command, 0))
-    cli.bench("conv", ["--quick"])
-    assert "OMP_WAIT_POLICY" not in seen["env"] and seen["env"]["SOMETHING_THE_USER_SET"] == "1"
+def test_the_train_command_tunes_its_own_process(monkeypatch):
+    from tinynn import cli, performance
+    called = []
+    monkeypatch.setattr(performance, "tune_process", lambda: called.append(True))
+    monkeypatch.setattr(cli, "train", lambda args: None)
+    monkeypatch.setattr(cli, "_check_train_arguments", lambda parser, args: None)
+    cli.main(["train"])
+    assert called == [True]

@@ -2,11 +2,6 @@
 
 The names follow PyTorch, so ``import tinynn as torch`` runs most lecture code.
 """
-from . import _process
-
-_process.calm_spinning_threads()     # before NumPy loads OpenBLAS, if it has not yet
-_process.keep_freed_memory()
-
 from . import random as _random_module  # noqa: E402
 from .tensor import Tensor  # noqa: F401
 from .dtypes import float32, float64, int64, int32, bool_, qint8, quint8  # noqa: F401
@@ -17,7 +12,7 @@ from .creation import (  # noqa: F401
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401
 from . import autograd, cuda, ops  # noqa: F401
-from . import nn, optim, data, models, keras, compress, quantization  # noqa: F401
+from . import nn, optim, data, models, keras, compress, quantization, performance  # noqa: F401
 from .serialization import save, load  # noqa: F401
 
 manual_seed = _random_module.manual_seed

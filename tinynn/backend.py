@@ -7,7 +7,7 @@ hands it to the op as ``ctx.backend``, and the op calls the functions that the
 reader can follow the arrow from any op to each of them:
 
     tinynn/reference/          readable NumPy, the formulas a lecture shows
-    kernels/cpu_backend.py     Numba loops + OpenBLAS, what runs on 'cpu' by default
+    kernels/cpu_backend.py     Numba loops + OpenBLAS on Numba's threads, what runs on 'cpu' by default
     kernels/cuda_backend.py    Numba CUDA kernels + cuBLAS, what runs on 'cuda'
 
 ``TINYNN_KERNELS=reference`` in the environment, or ``with use_kernels("reference"):`` in
@@ -56,6 +56,9 @@ class Backend(Protocol):
     def avg_pool2d_backward(self, grad, input_shape, kernel, stride, padding, count_include_pad,
                             divisor_override):
         """∂L/∂X: each output gradient spread evenly over its window."""
+
+    def matmul(self, a, b):
+        """``np.matmul(a, b)``: a float matrix product, batched over leading axes."""
 
     def batch_norm_forward(self, x, weight, bias, eps):
         """(y, μ, σ²) for x of shape (N, C, L), biased σ², statistics per channel."""

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _process
 from .data.datasets import BUNDLED_MNIST_DIR as DEFAULT_MNIST_DIR
 from .files import check_writable
 
@@ -200,10 +199,7 @@ def bench(suite, rest):
     if not script.exists():
         raise SystemExit(f"tinynn bench: {script} not found; the benchmarks ship with the source "
                          "checkout (pip install -e . from a clone)")
-    # A fresh interpreter: PyTorch, the yardstick, must start its OpenMP threads with its own
-    # defaults, not with the thread policies that importing tinynn set here (_process.py).
-    result = subprocess.run([sys.executable, str(script)] + list(rest),
-                            env=_process.environment_without_our_settings())
+    result = subprocess.run([sys.executable, str(script)] + list(rest))
     if result.returncode:
         raise SystemExit(result.returncode)
 
@@ -310,6 +306,9 @@ def main(argv=None):
     from .training import NonFiniteLossError
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command in ("train", "compress"):
+        from .performance import tune_process
+        tune_process()          # this process is ours: keep freed memory mapped (performance.py)
     if args.command == "train":
         try:
             _check_train_arguments(parser.train_parser, args)

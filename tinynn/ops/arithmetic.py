@@ -151,7 +151,7 @@ class MatMul(Function):
             check_broadcast("matmul (batch dimensions)", a[..., 0, 0], b[..., 0, 0])
         ctx.save_for_backward(ctx.needed_by(a, 1), ctx.needed_by(b, 0))
         ctx.ndims = a.ndim, b.ndim
-        return a @ b
+        return ctx.backend.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -164,11 +164,11 @@ class MatMul(Function):
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             b2 = b[:, None] if b_ndim == 1 else b
-            grad_a = grad @ np.swapaxes(b2, -1, -2)
+            grad_a = ctx.backend.matmul(grad, np.swapaxes(b2, -1, -2))
             grad_a = grad_a[..., 0, :] if a_ndim == 1 else grad_a
         if ctx.needs_input_grad[1]:
             a2 = a[None, :] if a_ndim == 1 else a
-            grad_b = np.swapaxes(a2, -1, -2) @ grad
+            grad_b = ctx.backend.matmul(np.swapaxes(a2, -1, -2), grad)
             grad_b = grad_b[..., 0] if b_ndim == 1 else grad_b
         return grad_a, grad_b
 

@@ -9,7 +9,10 @@ backends in ``tinynn/kernels`` do; the tests hold the two equal, and
     batchnorm.py     batch statistics and the three-sum backward formula
     elementwise.py   ReLU and erf
     lowbit.py        sparse (CSR) and int8 matrix products
+    matmul.py        the matrix product, NumPy's own
 """
+from .matmul import matmul  # noqa: F401
+
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .conv import conv2d_backward, conv2d_forward, conv2d_plan  # noqa: F401
 from .elementwise import erf, relu, relu_backward  # noqa: F401

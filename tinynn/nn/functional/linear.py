@@ -18,7 +18,8 @@ class Linear(Function):
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]} "
                              f"(in_features), got shape {x.shape}")
         ctx.save_for_backward(ctx.needed_by(x, 1), ctx.needed_by(weight, 0))
-        out = x @ weight.T
+        rows = x.reshape(-1, x.shape[-1])          # one GEMM whatever the leading dimensions
+        out = ctx.backend.matmul(rows, weight.T).reshape(x.shape[:-1] + weight.shape[:1])
         if bias is not None:
             out += bias
         return out
@@ -27,8 +28,10 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_arrays
         rows = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
-        grad_w = rows.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        matmul = ctx.backend.matmul
+        grad_x = matmul(rows, weight).reshape(grad.shape[:-1] + weight.shape[1:]) \
+            if ctx.needs_input_grad[0] else None
+        grad_w = matmul(rows.T, x.reshape(-1, x.shape[-1])) if ctx.needs_input_grad[1] else None
         grad_b = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
 
