@@ -215,3 +215,52 @@ def test_relu_and_erf_kernels_equal_reference(dtype, size):
     erf = cpu_backend.erf(finite)
     assert erf.dtype == dtype
     np.testing.assert_allclose(erf, reference.erf(finite), **TOLERANCE[dtype])
+
+
+@st.composite
+def matmul_operands(draw):
+    """Two float operands of one dtype, with up to two broadcast batch axes, each stored
+    row-major, as a transposed view or as a strided slice (which must be copied first)."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    m, k, n = (draw(st.integers(1, 9)) for _ in range(3))
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+
+    def operand(rows, cols):
+        shape = tuple(draw(st.sampled_from([size, 1])) for size in batch)
+        layout = draw(st.sampled_from(["rows", "columns", "strided"]))
+        if layout == "columns":
+            return np.swapaxes(rng.standard_normal(shape + (cols, rows)).astype(dtype), -1, -2)
+        if layout == "strided":
+            return rng.standard_normal(shape + (rows, 2 * cols)).astype(dtype)[..., ::2]
+        return rng.standard_normal(shape + (rows, cols)).astype(dtype)
+    return operand(m, k), operand(k, n)
+
+
+@given(matmul_operands(), st.booleans())
+def test_matmul_on_numba_threads_equals_numpy(operands, split):
+    """kernels/blas.py: every layout, batch broadcast and row split gives NumPy's product."""
+    from tinynn.kernels import blas
+    a, b = operands
+    threshold = blas.PARALLEL_MIN_FLOPS
+    blas.PARALLEL_MIN_FLOPS = 0 if split else threshold    # force the split on small shapes
+    try:
+        mine = cpu_backend.matmul(a, b)
+    finally:
+        blas.PARALLEL_MIN_FLOPS = threshold
+    expected = reference.matmul(a, b)
+    assert mine.dtype == expected.dtype and mine.shape == expected.shape
+    np.testing.assert_allclose(mine, expected, **TOLERANCE[a.dtype.type])
+
+
+def test_numpys_openblas_is_found_where_threadpoolctl_sees_one():
+    """Without it every product silently falls back to NumPy's threads (and the test above
+    would compare NumPy with itself)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from tinynn.kernels import blas
+    pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "openblas"]
+    if not pools:
+        pytest.skip("NumPy here is not linked to OpenBLAS")
+    assert blas.OPENBLAS is not None
+    a = np.ones((256, 512), np.float32)
+    assert blas._split_operands(a, a[:64].T) is not None   # 17 MFLOP: shared out over threads

@@ -42,7 +42,7 @@ def test_import_and_a_training_step_leave_the_process_as_it_was(first):
 
 
 def test_single_threaded_blas_restores_the_count_even_after_an_error():
-    blas = pytest.importorskip("kernels.blas")
+    from tinynn.kernels import blas
     if blas.OPENBLAS is None:
         pytest.skip("NumPy here is not linked to an OpenBLAS this module can find")
     before = blas.OPENBLAS.get_threads()
