@@ -51,4 +51,12 @@ def drop_stale_cache(folder=Path(__file__).parent):
     return True
 
 
+def has_compiled_kernels(folder=Path(__file__).parent):
+    """Whether any kernel was compiled into Numba's cache before (under ``NUMBA_CACHE_DIR``
+    where it is set, else beside the sources): if not, a model's first step compiles."""
+    import numba
+    place = Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR else folder / "__pycache__"
+    return place.is_dir() and next(place.rglob("*.nbi"), None) is not None
+
+
 drop_stale_cache()

@@ -140,3 +140,31 @@ def test_compress_command_prints_the_table_on_digits_in_seconds(tmp_path, capsys
 def test_compress_command_refuses_bad_flags_in_one_line(args, pattern, capsys):
     code, err = _run(["compress"] + args, capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and re.search(pattern, err), err
+
+
+def test_an_empty_kernel_cache_is_announced_and_changes_no_result(monkeypatch, capsys):
+    """The warm-up that compiles the kernels runs on a copy, with the random state put back:
+    the run with it trains exactly the model the run without it does."""
+    argv = ["train", "--quiet", "--model", "mlp", "--epochs", "1", "--seed", "3"]
+    main(argv)
+    plain = capsys.readouterr().out
+    monkeypatch.setattr(tinynn.backend, "kernels_compiled", lambda: False)
+    main(argv)
+    announced = capsys.readouterr().out
+    assert "compiling kernels, first run only" in announced and "kernels compiled in" in announced
+    result = re.compile(r"epoch 1: .*")
+    assert result.search(announced).group() == result.search(plain).group()
+
+
+def test_warm_up_leaves_model_gradients_statistics_and_random_state_alone():
+    tinynn.manual_seed(0)
+    model = tinynn.nn.Sequential(tinynn.nn.Conv2d(1, 2, 3), tinynn.nn.BatchNorm2d(2), tinynn.nn.Dropout(0.5),
+                                 tinynn.nn.Flatten(), tinynn.nn.Linear(2 * 6 * 6, 3))
+    before = {name: value.numpy().copy() for name, value in model.state_dict().items()}
+    images = tinynn.randn(4, 1, 8, 8)
+    state = tinynn.get_rng_state()
+    seconds = tinynn.warm_up(model, images, tinynn.tensor([0, 1, 2, 0]), tinynn.nn.CrossEntropyLoss())
+    assert seconds > 0 and tinynn.get_rng_state() == state
+    assert all(p.grad is None for p in model.parameters())
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), before[name], err_msg=name)

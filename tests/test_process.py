@@ -71,3 +71,11 @@ def test_the_train_command_tunes_its_own_process(monkeypatch):
     monkeypatch.setattr(cli, "_check_train_arguments", lambda parser, args: None)
     cli.main(["train"])
     assert called == [True]
+
+
+def test_an_empty_kernel_cache_is_detected_and_then_filled(tmp_path):
+    code = ("import tinynn; before = tinynn.backend.kernels_compiled(); "
+            "tinynn.nn.functional.relu(tinynn.randn(3)); print(before, tinynn.backend.kernels_compiled())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))
+    assert result.stdout.split() == ["False", "True"]

@@ -13,9 +13,11 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  #
 from .device import device  # noqa: F401
 from . import autograd, cuda, ops  # noqa: F401
 from . import nn, optim, data, models, keras, compress, quantization, performance  # noqa: F401
+from .warmup import warm_up  # noqa: F401
 from .serialization import save, load  # noqa: F401
 
 manual_seed = _random_module.manual_seed
+get_rng_state, set_rng_state = _random_module.get_rng_state, _random_module.set_rng_state
 float = float32
 double = float64
 long = int64

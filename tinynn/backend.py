@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import reference
 
-__all__ = ["Backend", "for_device", "use_kernels", "active_kernels"]
+__all__ = ["Backend", "for_device", "use_kernels", "active_kernels", "kernels_compiled"]
 
 _CHOICES = ("numba", "reference")
 
@@ -110,6 +110,15 @@ def for_device(device) -> Backend:
         return cuda_backend
     from .kernels import cpu_backend
     return cpu_backend
+
+
+def kernels_compiled() -> bool:
+    """False until Numba's cache holds the CPU kernels (their first run compiles them);
+    always True on the reference backend, which compiles nothing."""
+    if _state.kernels == "reference":
+        return True
+    from .kernels import has_compiled_kernels
+    return has_compiled_kernels()
 
 
 def active_kernels() -> str:

@@ -121,6 +121,7 @@ def train(args):
           f"{len(train_x)} training / {len(test_x)} test images, {args.optimizer} lr={args.lr} "
           f"(cosine decay), "
           f"batch {args.batch_size}, {args.epochs} epochs, device {args.device}")
+    _compile_kernels_visibly(model, train_x, train_y, loss_fn, args.device)
     history, step, start = History(), 0, time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         loss, accuracy, step = train_epoch(model, train_loader, loss_fn, optimizer, step,
@@ -140,6 +141,18 @@ def train(args):
         _plot(history.history, args.plot)
         print(f"Saved loss and accuracy curves to {args.plot}")
     return history
+
+
+def _compile_kernels_visibly(model, images, labels, loss_fn, device):
+    """On a fresh install the first step compiles the kernels: do it before the progress bar,
+    with a message, instead of a bar that does not move."""
+    import tinynn
+    if tinynn.backend.kernels_compiled():
+        return
+    print("tinynn train: compiling kernels, first run only ...", flush=True)
+    seconds = tinynn.warm_up(model, tinynn.tensor(images[:2]).to(device),
+                             tinynn.tensor(labels[:2]).to(device), loss_fn)
+    print(f"tinynn train: kernels compiled in {seconds:.1f} s and cached for the next runs", flush=True)
 
 
 def compress(args):

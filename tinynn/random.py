@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["manual_seed", "generator", "seed"]
+__all__ = ["manual_seed", "generator", "seed", "get_rng_state", "set_rng_state"]
 
 _generator = np.random.default_rng()
 
@@ -18,6 +18,16 @@ def manual_seed(seed: int):
 
 
 seed = manual_seed
+
+
+def get_rng_state() -> dict:
+    """The generator's state, to give back to ``set_rng_state`` (a dict, not a byte tensor
+    as in PyTorch: NumPy's PCG64 state)."""
+    return _generator.bit_generator.state
+
+
+def set_rng_state(state: dict):
+    _generator.bit_generator.state = state
 
 
 def generator() -> np.random.Generator:
