@@ -9,10 +9,11 @@ accumulating in float64, and the backward pass fuses its three sums.
 import numpy as np
 from numba import njit, prange
 
+from . import workspace
 
-def _forward_impl(x, weight, bias, eps):
+
+def _forward_impl(x, weight, bias, eps, out):
     n, c, length = x.shape
-    out = np.empty_like(x)
     mean = np.empty(c, dtype=x.dtype)
     var = np.empty(c, dtype=x.dtype)
     count = n * length
@@ -38,9 +39,8 @@ def _forward_impl(x, weight, bias, eps):
     return out, mean, var
 
 
-def _backward_impl(grad, x, mean, invstd, weight):
+def _backward_impl(grad, x, mean, invstd, weight, grad_x):
     n, c, length = x.shape
-    grad_x = np.empty_like(x)
     grad_weight = np.empty(c, dtype=x.dtype)
     grad_bias = np.empty(c, dtype=x.dtype)
     count = n * length
@@ -69,8 +69,9 @@ _backward = njit(parallel=True, cache=True)(_backward_impl)
 
 
 def batch_norm_forward(x, weight, bias, eps):
-    return _forward(np.ascontiguousarray(x), weight, bias, x.dtype.type(eps))
+    return _forward(np.ascontiguousarray(x), weight, bias, x.dtype.type(eps), workspace.empty(x.shape, x.dtype))
 
 
 def batch_norm_backward(grad, x, mean, invstd, weight):
-    return _backward(np.ascontiguousarray(grad), np.ascontiguousarray(x), mean, invstd, weight)
+    return _backward(np.ascontiguousarray(grad), np.ascontiguousarray(x), mean, invstd, weight,
+                     workspace.empty(x.shape, x.dtype))

@@ -24,6 +24,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import workspace
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 PARALLEL_MIN_FLOPS = 8_000_000      # ~80 µs on one core: below, the ~15 µs of setting up a split do not pay
 _SUFFIXES = (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64), ("", "", ctypes.c_int))
@@ -99,13 +101,22 @@ def matmul(a, b):
     with single_threaded_blas:
         operands = _split_operands(a, b)
         if operands is None:
-            return np.matmul(a, b)
+            return _numpy_matmul(a, b)
         batch, blocks, parts, (m, k, n), a_view, b_view = operands
-        c = np.empty(batch + (m, n), a.dtype)
+        c = workspace.empty(batch + (m, n), a.dtype)
         one = a.dtype.type(1)
         _gemm_blocks(OPENBLAS.gemm[a.dtype], blocks[0], blocks[1], parts, m, n, k, *a_view[:5],
                      *b_view[:5], c.ctypes.data, c.itemsize, one, one - one)
         return c
+
+
+def _numpy_matmul(a, b):
+    """NumPy's product, into a kept buffer where the result is a float matrix (or stack)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype \
+            or a.dtype.kind != "f" or min(a.ndim, b.ndim) < 2 or a.shape[-1] != b.shape[-2]:
+        return np.matmul(a, b)
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    return np.matmul(a, b, out=workspace.empty(shape, a.dtype))
 
 
 def _split_operands(a, b):

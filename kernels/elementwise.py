@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit, prange, vectorize
 
+from . import workspace
+
 
 @vectorize(["float32(float32)", "float64(float64)"], cache=True)
 def erf(x):
@@ -20,22 +22,18 @@ def erf(x):
     return math.erf(x)
 
 
-def _relu_impl(x):
-    """y[i] = max(x[i], 0) on a flat array; x < 0 is the test so that NaN passes through."""
-    y = np.empty_like(x)
+def _relu_impl(x, y):
+    """y[i] = max(x[i], 0) on flat arrays; x < 0 is the test so that NaN passes through."""
     zero = x.dtype.type(0)
     for i in prange(x.shape[0]):
         y[i] = zero if x[i] < zero else x[i]
-    return y
 
 
-def _relu_backward_impl(grad, y):
-    """grad[i] · (1 if y[i] > 0 else 0), on flat arrays."""
-    out = np.empty_like(grad)
+def _relu_backward_impl(grad, y, out):
+    """out[i] = grad[i] · (1 if y[i] > 0 else 0), on flat arrays."""
     zero, one = grad.dtype.type(0), grad.dtype.type(1)
     for i in prange(grad.shape[0]):
         out[i] = grad[i] * (one if y[i] > zero else zero)
-    return out
 
 
 _relu = njit(parallel=True, cache=True)(_relu_impl)
@@ -53,12 +51,15 @@ def relu(x):
     """max(x, 0)."""
     if not _parallel_pays(x):
         return np.maximum(x, 0)
-    return _relu(np.ascontiguousarray(x).reshape(-1)).reshape(x.shape)
+    y = workspace.empty(x.shape, x.dtype)
+    _relu(np.ascontiguousarray(x).reshape(-1), y.reshape(-1))
+    return y
 
 
 def relu_backward(grad, y):
     """grad · (y > 0), from ReLU's output y."""
     if not _parallel_pays(y):
         return grad * (y > 0)
-    flat_grad = np.ascontiguousarray(grad).reshape(-1)
-    return _relu_backward(flat_grad, np.ascontiguousarray(y).reshape(-1)).reshape(grad.shape)
+    out = workspace.empty(grad.shape, grad.dtype)
+    _relu_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(y).reshape(-1), out.reshape(-1))
+    return out

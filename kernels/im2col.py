@@ -11,6 +11,7 @@ element: (image, row of cols) for im2col, (image, channel) planes for col2im.
 import numpy as np
 from numba import njit, prange
 
+from . import workspace
 from .geometry import valid_range
 
 _valid_range = njit(inline="always", cache=True)(valid_range)
@@ -48,11 +49,11 @@ def _im2col_impl(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                 line[base + z] = 0
 
 
-def _col2im_impl(cols, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _col2im_impl(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """The adjoint of im2col: x[b, c, iy, ix] += cols[b, row, column] for every pair
-    that im2col copied.  One thread owns one (b, c) plane, so the adds never race."""
-    n = cols.shape[0]
-    out = np.zeros((n, c, h, w), dtype=cols.dtype)
+    that im2col copied, into ``out`` (N, C, H, W) of zeros.  One thread owns one (b, c)
+    plane, so the adds never race."""
+    n, c, h, w = out.shape
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
@@ -68,7 +69,6 @@ def _col2im_impl(cols, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                     target = out[b, ch, iy]
                     for z in range(z0, z1):
                         target[z * sw + offset_x] += line[y * ow + z]
-    return out
 
 
 _im2col = njit(parallel=True, cache=True)(_im2col_impl)
@@ -78,7 +78,7 @@ _col2im = njit(parallel=True, cache=True)(_col2im_impl)
 def im2col(x, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=False):
     """cols (N, C·KH·KW, OH·OW), or with ``batch_in_columns`` (C·KH·KW, N, OH·OW)."""
     n, rows, positions = x.shape[0], x.shape[1] * kernel_hw[0] * kernel_hw[1], out_hw[0] * out_hw[1]
-    cols = np.empty((rows, n, positions) if batch_in_columns else (n, rows, positions), dtype=x.dtype)
+    cols = workspace.empty((rows, n, positions) if batch_in_columns else (n, rows, positions), x.dtype)
     _im2col(np.ascontiguousarray(x), cols.transpose(1, 0, 2) if batch_in_columns else cols,
             *kernel_hw, *stride, *padding, *dilation, *out_hw)
     return cols
@@ -87,4 +87,6 @@ def im2col(x, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=Fal
 def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=False):
     """The adjoint of ``im2col``, from either layout."""
     lines = cols.transpose(1, 0, 2) if batch_in_columns else np.ascontiguousarray(cols)
-    return _col2im(lines, *input_shape[1:], *kernel_hw, *stride, *padding, *dilation, *out_hw)
+    out = workspace.zeros(tuple(input_shape), cols.dtype)
+    _col2im(lines, out, *kernel_hw, *stride, *padding, *dilation, *out_hw)
+    return out

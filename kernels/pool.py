@@ -11,13 +11,14 @@ windows (one thread owns all the writes into its plane).
 import numpy as np
 from numba import njit, prange
 
+from . import workspace
 from .geometry import average_window, tap_range
 
 _tap_range = njit(inline="always", cache=True)(tap_range)
 _average_window = njit(inline="always", cache=True)(average_window)
 
 
-def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _max_pool_forward_impl(x, out, index, kh, kw, sh, sw, ph, pw, dh, dw):
     """y[b,c,i,j] = max over the window; index = iy·W + ix of the first maximum (a window
     holding NaN gives NaN and the index of its last NaN, as PyTorch).
 
@@ -25,8 +26,7 @@ def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     innermost loops carry no bounds tests and the running maximum is a branch-free
     select: with a test and a branch per tap this kernel ran 2-3× slower."""
     n, c, h, w = x.shape
-    out = np.empty((n, c, oh, ow), dtype=x.dtype)
-    index = np.empty((n, c, oh, ow), dtype=np.int64)
+    oh, ow = out.shape[2:]
     lowest = x.dtype.type(-np.inf)
     first_q = np.empty(ow, dtype=np.int64)
     end_q = np.empty(ow, dtype=np.int64)
@@ -56,25 +56,23 @@ def _max_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                     best_index = nan_index
                 out[b, ch, i, j] = best
                 index[b, ch, i, j] = best_index
-    return out, index
 
 
-def _max_pool_backward_impl(grad, index, h, w):
+def _max_pool_backward_impl(grad, index, out):
+    """∂L/∂X[b, c, index] += ∂L/∂y[b, c, i, j], into ``out`` (N, C, H·W) of zeros."""
     n, c, oh, ow = grad.shape
-    out = np.zeros((n, c, h * w), dtype=grad.dtype)
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
         for i in range(oh):
             for j in range(ow):
                 out[b, ch, index[b, ch, i, j]] += grad[b, ch, i, j]
-    return out.reshape(n, c, h, w)
 
 
-def _avg_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad, divisor_override):
-    """y[b,c,i,j] = (Σ of the window) / |window|."""
+def _avg_pool_forward_impl(x, out, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override):
+    """y[b,c,i,j] = (Σ of the window) / |window|, into ``out``."""
     n, c, h, w = x.shape
-    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    oh, ow = out.shape[2:]
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
@@ -87,14 +85,12 @@ def _avg_pool_forward_impl(x, kh, kw, sh, sw, ph, pw, oh, ow, count_include_pad,
                     for ix in range(left, right):
                         total += x[b, ch, iy, ix]
                 out[b, ch, i, j] = total / divisor
-    return out
 
 
-def _avg_pool_backward_impl(grad, h, w, kh, kw, sh, sw, ph, pw, count_include_pad,
-                            divisor_override):
-    """∂L/∂X[window] += ∂L/∂y[b,c,i,j] / |window| for every window."""
+def _avg_pool_backward_impl(grad, out, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override):
+    """∂L/∂X[window] += ∂L/∂y[b,c,i,j] / |window| for every window, into ``out`` of zeros."""
     n, c, oh, ow = grad.shape
-    out = np.zeros((n, c, h, w), dtype=grad.dtype)
+    h, w = out.shape[2:]
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
@@ -106,7 +102,6 @@ def _avg_pool_backward_impl(grad, h, w, kh, kw, sh, sw, ph, pw, count_include_pa
                 for iy in range(top, bottom):
                     for ix in range(left, right):
                         out[b, ch, iy, ix] += share
-    return out
 
 
 _max_pool_forward = njit(parallel=True, cache=True)(_max_pool_forward_impl)
@@ -116,19 +111,29 @@ _avg_pool_backward = njit(parallel=True, cache=True)(_avg_pool_backward_impl)
 
 
 def max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw):
-    return _max_pool_forward(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, *out_hw)
+    shape = x.shape[:2] + tuple(out_hw)
+    out, index = workspace.empty(shape, x.dtype), workspace.empty(shape, np.int64)
+    _max_pool_forward(np.ascontiguousarray(x), out, index, *kernel, *stride, *padding, *dilation)
+    return out, index
 
 
 def max_pool2d_backward(grad, index, input_shape):
-    return _max_pool_backward(np.ascontiguousarray(grad), index, *input_shape[2:])
+    n, c, h, w = input_shape
+    out = workspace.zeros((n, c, h * w), grad.dtype)
+    _max_pool_backward(np.ascontiguousarray(grad), index, out)
+    return out.reshape(n, c, h, w)
 
 
 def avg_pool2d_forward(x, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
-    return _avg_pool_forward(np.ascontiguousarray(x), *kernel, *stride, *padding, *out_hw,
-                             bool(count_include_pad), int(divisor_override or 0))
+    out = workspace.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+    _avg_pool_forward(np.ascontiguousarray(x), out, *kernel, *stride, *padding, bool(count_include_pad),
+                      int(divisor_override or 0))
+    return out
 
 
 def avg_pool2d_backward(grad, input_shape, kernel, stride, padding, count_include_pad,
                         divisor_override):
-    return _avg_pool_backward(np.ascontiguousarray(grad), *input_shape[2:], *kernel, *stride,
-                              *padding, bool(count_include_pad), int(divisor_override or 0))
+    out = workspace.zeros(tuple(input_shape), grad.dtype)
+    _avg_pool_backward(np.ascontiguousarray(grad), out, *kernel, *stride, *padding,
+                       bool(count_include_pad), int(divisor_override or 0))
+    return out

@@ -27,10 +27,11 @@ Gᵀ · G folds back to 3×3 (∂L/∂W).
 import numpy as np
 from numba import njit, prange
 
+from . import workspace
 from .blas import matmul
 
 
-def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
+def _input_transform_impl(x, ph, pw, tiles_h, tiles_w, v):
     """V[ξ, c, b·T + t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of tile t = ty·tiles_w + tx,
     whose top-left corner is x[b, c, 2·ty - ph, 2·tx - pw] (zeros outside x).
 
@@ -40,7 +41,6 @@ def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
     n, c, h, w = x.shape
     tiles = tiles_h * tiles_w
     width = 2 * tiles_w + 2                            # padded columns the tiles touch
-    v = np.empty((16, c, n * tiles), dtype=x.dtype)
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
@@ -73,17 +73,15 @@ def _input_transform_impl(x, ph, pw, tiles_h, tiles_w):
                     v1[tx] = c1 + c2
                     v2[tx] = c2 - c1
                     v3[tx] = c1 - c3
-    return v
 
 
-def _input_transform_adjoint_impl(e, n, h, w, ph, pw, tiles_h, tiles_w):
+def _input_transform_adjoint_impl(e, ph, pw, tiles_h, tiles_w, out):
     """The adjoint of ``_input_transform``: x̄[b, c] = Σ_t B Ē_t Bᵀ, each 4×4 tile added back
     at its place (neighbouring tiles overlap by two rows or columns), the padding dropped.
     Used for ∂L/∂X, with Ē = Uᵀ (A ∂Y Aᵀ) from the 16 GEMMs."""
-    c = e.shape[1]
+    n, c, h, w = out.shape
     tiles = tiles_h * tiles_w
     width = 2 * tiles_w + 2
-    out = np.empty((n, c, h, w), dtype=e.dtype)
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
@@ -110,16 +108,14 @@ def _input_transform_adjoint_impl(e, n, h, w, ph, pw, tiles_h, tiles_w):
                 padded[top + 2, col] += bt_d[2, col] + bt_d[1, col] - bt_d[0, col]
                 padded[top + 3, col] -= bt_d[3, col]
         out[b, ch] = padded[ph:ph + h, pw:pw + w]
-    return out
 
 
-def _output_transform_impl(m, n, oh, ow, tiles_h, tiles_w):
+def _output_transform_impl(m, tiles_h, tiles_w, out):
     """out[b, k, 2·ty + i, 2·tx + j] = (Aᵀ M A)[i, j] for the tile's 4×4 products M[·, k, b·T + t];
     tiles hanging over the bottom or right edge (odd output sizes) drop their extra row or column.
     Like the input transform, the innermost loops run over a whole row of tiles."""
-    k_total = m.shape[1]
+    n, k_total, oh, ow = out.shape
     tiles = tiles_h * tiles_w
-    out = np.empty((n, k_total, oh, ow), dtype=m.dtype)
     for plane in prange(n * k_total):
         b = plane // k_total
         k = plane % k_total
@@ -141,7 +137,6 @@ def _output_transform_impl(m, n, oh, ow, tiles_h, tiles_w):
                     line[2 * tx] = t0[tx] + t1[tx] + t2[tx]
                     line[2 * tx + 1] = t1[tx] - t2[tx] - t3[tx]
                 out[b, k, 2 * ty + i] = line[:ow]
-    return out
 
 
 def _filter_transform_impl(weight):
@@ -167,13 +162,12 @@ def _filter_transform_impl(weight):
     return u
 
 
-def _gradient_transform_impl(grad, tiles_h, tiles_w):
+def _gradient_transform_impl(grad, tiles_h, tiles_w, d):
     """D[ξ, k, b·T + t] = (A ∂Y Aᵀ)[ξ] for the 2×2 block ∂Y of the output gradient at tile t
     (zeros past an odd edge): the adjoint of the output transform, for the weight gradient."""
     n, k_total, oh, ow = grad.shape
     tiles = tiles_h * tiles_w
     width = 2 * tiles_w
-    d = np.empty((16, k_total, n * tiles), dtype=grad.dtype)
     for plane in prange(n * k_total):
         b = plane // k_total
         k = plane % k_total
@@ -203,7 +197,6 @@ def _gradient_transform_impl(grad, tiles_h, tiles_w):
                     d1[tx] = left + right
                     d2[tx] = left - right
                     d3[tx] = -right
-    return d
 
 
 def _filter_gradient_impl(du):
@@ -241,10 +234,18 @@ def conv2d_3x3(x, weight, padding, out_hw):
     """out (N, K, OH, OW) = x (N, C, H, W) correlated with weight (K, C, 3, 3), stride 1."""
     oh, ow = out_hw
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
-    v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)
+    v = _transformed_input(x, padding, tiles_h, tiles_w)                 # (16, C, N·T)
     u = _filter_transform(np.ascontiguousarray(weight))            # (16, K, C)
     m = matmul(u, v)                                             # (16, K, N·T): 16 GEMMs
-    return _output_transform(m, x.shape[0], oh, ow, tiles_h, tiles_w)
+    out = workspace.empty((x.shape[0], weight.shape[0], oh, ow), m.dtype)
+    _output_transform(m, tiles_h, tiles_w, out)
+    return out
+
+
+def _transformed_input(x, padding, tiles_h, tiles_w):
+    v = workspace.empty((16, x.shape[1], x.shape[0] * tiles_h * tiles_w), x.dtype)
+    _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w, v)
+    return v
 
 
 def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
@@ -258,13 +259,15 @@ def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
     tiles of the batch that is again 16 GEMMs, then ∂L/∂g = Gᵀ ∂L/∂U G."""
     oh, ow = grad.shape[2:]
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
-    d = _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w)          # (16, K, N·T)
+    d = workspace.empty((16, grad.shape[1], grad.shape[0] * tiles_h * tiles_w), grad.dtype)
+    _gradient_transform(np.ascontiguousarray(grad), tiles_h, tiles_w, d)          # (16, K, N·T)
     grad_x = grad_w = None
     if weight is not None:
         u = _filter_transform(np.ascontiguousarray(weight))                        # (16, K, C)
         e = matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)               # (16, C, N·T)
-        grad_x = _input_transform_adjoint(e, grad.shape[0], *input_shape[2:], *padding, tiles_h, tiles_w)
+        grad_x = workspace.empty(tuple(input_shape), e.dtype)
+        _input_transform_adjoint(e, *padding, tiles_h, tiles_w, grad_x)
     if x is not None:
-        v = _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w)  # (16, C, N·T)
+        v = _transformed_input(x, padding, tiles_h, tiles_w)                      # (16, C, N·T)
         grad_w = _filter_gradient(matmul(d, v.transpose(0, 2, 1)))              # (16, K, C) GEMMs
     return grad_x, grad_w

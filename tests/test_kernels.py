@@ -264,3 +264,34 @@ def test_numpys_openblas_is_found_where_threadpoolctl_sees_one():
     assert blas.OPENBLAS is not None
     a = np.ones((256, 512), np.float32)
     assert blas._split_operands(a, a[:64].T) is not None   # 17 MFLOP: shared out over threads
+
+
+def test_workspace_lends_a_buffer_again_only_when_nothing_refers_to_it(monkeypatch):
+    from tinynn.kernels import workspace
+    monkeypatch.setattr(workspace, "_buffers", [])
+    monkeypatch.setattr(workspace, "_sizes", [])
+    monkeypatch.setattr(workspace, "_held", [0])
+    shape, size = (64, 1024), 64 * 1024 * 4
+    first = workspace.empty(shape, np.float32)
+    view = first[3:].T
+    del first
+    second = workspace.zeros(shape, np.float32)               # `view` still uses the first buffer
+    assert not np.shares_memory(second, view) and not second.any()
+    del view
+    third = workspace.empty((size // 8,), np.float64)          # same bytes, other dtype: the first
+    assert not np.shares_memory(third, second)
+    assert len(workspace._buffers) == 2 and workspace._held[0] == 2 * size
+    small = workspace.empty((4, 4), np.float32)               # under MIN_BYTES: NumPy's own
+    assert small.base is None and len(workspace._buffers) == 2
+
+
+def test_workspace_lets_go_of_free_buffers_past_its_limit(monkeypatch):
+    from tinynn.kernels import workspace
+    monkeypatch.setattr(workspace, "_buffers", [])
+    monkeypatch.setattr(workspace, "_sizes", [])
+    monkeypatch.setattr(workspace, "_held", [0])
+    monkeypatch.setattr(workspace, "MAX_BYTES", 3 * workspace.MIN_BYTES)
+    kept = workspace.empty((workspace.MIN_BYTES,), np.uint8)
+    workspace.empty((2 * workspace.MIN_BYTES,), np.uint8)      # freed at once
+    workspace.empty((2 * workspace.MIN_BYTES + 8,), np.uint8)  # over the limit: the free one goes
+    assert workspace._held[0] == 3 * workspace.MIN_BYTES + 8 and kept.base is not None
