@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinynn
 from oracle import check_against_torch, check_gradients, requires_torch
 
 BINARY = {
@@ -29,6 +30,11 @@ UNARY = {
     "tanh": lambda lib, x: x.tanh(),
     "sigmoid": lambda lib, x: x.sigmoid(),
     "relu": lambda lib, x: x.relu(),
+    "sin": lambda lib, x: lib.lib.sin(x),
+    "cos": lambda lib, x: x.cos(),
+    "log1p": lambda lib, x: lib.lib.log1p(x * x),
+    "expm1": lambda lib, x: x.expm1(),
+    "rsqrt": lambda lib, x: (x * x + 0.5).rsqrt(),
     "pow_scalar": lambda lib, x: x ** 3,
     "pow_fraction": lambda lib, x: (x * x + 1) ** 1.5,
     "relu6": lambda lib, x: lib.F.relu6(x * 4),
@@ -55,6 +61,11 @@ REDUCTIONS = {
     "min_dim_keep": lambda lib, x, d: x.min(d, keepdim=True)[0],
     "amax": lambda lib, x, d: x.amax(d),
     "max_all": lambda lib, x, d: x.max(),
+    "norm_all": lambda lib, x, d: lib.lib.norm(x),
+    "norm_1_dim": lambda lib, x, d: (x + 30).norm(1, d),          # away from |x|'s kink at 0
+    "norm_3_keep": lambda lib, x, d: (x + 30).norm(3, d, keepdim=True),
+    "norm_inf": lambda lib, x, d: (x + 30).norm(float("inf"), d),
+    "sum_axis_alias": lambda lib, x, d: x.sum(axis=d),
 }
 
 SHAPES = {
@@ -221,3 +232,39 @@ def test_softmax_is_stable_for_huge_logits():
     x = tinynn.tensor([[1e4, 0.0, -1e4]])
     assert np.isfinite(tinynn.nn.functional.log_softmax(x, 1).numpy()).all()
     np.testing.assert_allclose(tinynn.nn.functional.softmax(x, 1).numpy(), [[1, 0, 0]])
+
+
+PRODUCTS = {
+    "mm": ((3, 4), (4, 5), lambda lib, a, b: lib.lib.mm(a, b)),
+    "bmm": ((2, 3, 4), (2, 4, 5), lambda lib, a, b: lib.lib.bmm(a, b)),
+    "addmm": ((3, 4), (4, 5), lambda lib, a, b: lib.lib.addmm(lib.lib.ones(3, 5, dtype=a.dtype), a, b,
+                                                              beta=0.5, alpha=2.0)),
+    "add_alpha": ((3, 4), (3, 4), lambda lib, a, b: lib.lib.add(a, b, alpha=3)),
+    "sub_alpha": ((3, 4), (3, 4), lambda lib, a, b: lib.lib.sub(a, b, alpha=0.5)),
+    "mul": ((3, 4), (4,), lambda lib, a, b: lib.lib.mul(a, b)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_torch_style_functions_match_torch_and_gradcheck(name):
+    shape_a, shape_b, fn = PRODUCTS[name]
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    check_gradients(fn, a, b)
+    check_against_torch(fn, a, b)
+
+
+def test_out_and_shape_checks_of_torch_style_functions():
+    a = tinynn.ones(2, 3)
+    out = tinynn.zeros(2, 2)
+    assert tinynn.matmul(a, a.T, out=out) is out and out.numpy().tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    with pytest.raises(ValueError, match="bmm: expected two 3-D tensors"):
+        tinynn.bmm(a, a.T)
+    with pytest.raises(ValueError, match="out to be a Tensor of shape"):
+        tinynn.sin(a, out=tinynn.zeros(3))
+
+
+def test_the_norm_of_zeros_has_a_zero_gradient_as_in_torch():
+    x = tinynn.zeros(3, requires_grad=True)
+    x.norm().backward()
+    assert x.grad.numpy().tolist() == [0.0, 0.0, 0.0]

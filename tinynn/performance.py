@@ -7,12 +7,13 @@ one pool is awake at a time and nothing outlives the call.
 
 Freed memory is what remains.  glibc hands the top of its heap back to the kernel when
 more than a threshold is free there, and a training step frees most of what it allocated
-at its end, so the next step page-faults it all in again, one 4 KiB page at a time:
-3,150 faults per LeNet-5 step (12 MB), 5,360 per Keras CIFAR CNN step, measured on the
-2-core VM.  Raising the mmap and trim thresholds keeps the memory mapped, much as
-PyTorch's caching allocator does: LeNet-5 10.8 → 7.7 ms a step, the Keras CIFAR CNN 44 →
-25 ms, ResNet18 852 → 684 ms.  Peak memory is unchanged; the resident set just does not
-shrink after the peak, for every library in the process.
+at its end, so the next step page-faults it in again, one 4 KiB page at a time.  The
+kernels' large outputs avoid that by themselves (``kernels/workspace.py`` keeps them
+across steps); what is left is NumPy's own temporaries: 556 faults per LeNet-5 step,
+5,350 per ResNet18 step, measured on the 2-core VM.  Raising glibc's mmap and trim
+thresholds keeps those mapped too: LeNet-5 8.8 → 8.0 ms a step, the other seed models
+within noise.  Peak memory is unchanged; the resident set just does not shrink after the
+peak, for every library in the process.
 """
 import ctypes
 import ctypes.util

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import random as _random
 from .device import CPU, as_device, move_array
-from .dtypes import DEFAULT_FLOAT, bool_, dtype_of_data, float32, float64, int32, int64
+from .dtypes import DEFAULT_FLOAT, bool_, dtype_of_data, float32, float64, int32, int64, result_type
+from .tensor_math import TensorMath
 
 __all__ = ["Tensor"]
 
@@ -47,7 +48,7 @@ def _preview(data, limit=60):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class Tensor:
+class Tensor(TensorMath):
     """An n-dimensional array that remembers how it was computed."""
 
     __slots__ = ("_array", "_device", "requires_grad", "grad", "_node", "_retains_grad", "name",
@@ -220,32 +221,32 @@ class Tensor:
         return self.copy_(_random.generator().normal(mean, std, self.shape).astype(self.dtype))
 
     # ---------------------------------------------------------------- arithmetic: ops/arithmetic.py
-    def __add__(self, other): return _ops.arithmetic.Add.apply(self, lift(other, self))
-    def __radd__(self, other): return _ops.arithmetic.Add.apply(lift(other, self), self)
-    def __sub__(self, other): return _ops.arithmetic.Sub.apply(self, lift(other, self))
-    def __rsub__(self, other): return _ops.arithmetic.Sub.apply(lift(other, self), self)
-    def __mul__(self, other): return _ops.arithmetic.Mul.apply(self, lift(other, self))
-    def __rmul__(self, other): return _ops.arithmetic.Mul.apply(lift(other, self), self)
-    def __truediv__(self, other): return _ops.arithmetic.Div.apply(self, lift(other, self))
-    def __rtruediv__(self, other): return _ops.arithmetic.Div.apply(lift(other, self), self)
-    def __rpow__(self, base): return _ops.arithmetic.Pow.apply(lift(base, self), self)
+    def __add__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Add, self, other, lift)
+    def __radd__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Add, other, self, lift)
+    def __sub__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Sub, self, other, lift)
+    def __rsub__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Sub, other, self, lift)
+    def __mul__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Mul, self, other, lift)
+    def __rmul__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Mul, other, self, lift)
+    def __truediv__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Div, self, other, lift)
+    def __rtruediv__(self, other): return _ops.arithmetic.binary(_ops.arithmetic.Div, other, self, lift)
+    def __rpow__(self, base): return _ops.arithmetic.binary(_ops.arithmetic.Pow, base, self, lift)
     def __matmul__(self, other): return _ops.arithmetic.MatMul.apply(self, lift(other, self))
     def __rmatmul__(self, other): return _ops.arithmetic.MatMul.apply(lift(other, self), self)
     def __neg__(self): return _ops.arithmetic.Neg.apply(self)
     def __pos__(self): return self
 
     def __pow__(self, exponent):
-        if isinstance(exponent, numbers.Number):
-            return _ops.arithmetic.PowScalar.apply(self, exponent=exponent)
-        return _ops.arithmetic.Pow.apply(self, lift(exponent, self))
+        if isinstance(exponent, numbers.Number):            # x ** 2: one op, promoted as in PyTorch
+            dtype = result_type(self, exponent)
+            out = _ops.arithmetic.PowScalar.apply(self.to(dtype), exponent=exponent)
+            return out.to(dtype)
+        return _ops.arithmetic.binary(_ops.arithmetic.Pow, self, exponent, lift)
 
     def add(self, other, alpha=1): return self + _scaled(other, alpha)
     def sub(self, other, alpha=1): return self - _scaled(other, alpha)
     def mul(self, other): return self * other
     def div(self, other): return self / other
     def pow(self, exponent): return self ** exponent
-    def matmul(self, other): return self @ other
-    def mm(self, other): return self @ other
 
     # ---------------------------------------------------------------- comparisons (no gradient)
     def _compare(self, ufunc, other):
@@ -277,39 +278,6 @@ class Tensor:
 
     def allclose(self, other, rtol=1e-5, atol=1e-8):
         return bool(np.allclose(self._array, other._array, rtol=rtol, atol=atol))
-
-    # ---------------------------------------------------------------- elementwise: ops/unary.py, softmax.py
-    def exp(self): return _ops.unary.Exp.apply(self)
-    def log(self): return _ops.unary.Log.apply(self)
-    def sqrt(self): return _ops.unary.Sqrt.apply(self)
-    def abs(self): return _ops.unary.Abs.apply(self)
-    def clip(self, min=None, max=None): return _ops.unary.Clip.apply(self, low=min, high=max)
-    def tanh(self): return _ops.unary.Tanh.apply(self)
-    def sigmoid(self): return _ops.unary.Sigmoid.apply(self)
-    def relu(self): return _ops.unary.ReLU.apply(self)
-    def square(self): return self ** 2
-    def softmax(self, dim): return _ops.softmax.softmax(self, dim)
-    def log_softmax(self, dim): return _ops.softmax.log_softmax(self, dim)
-    clamp = clip
-
-    # ---------------------------------------------------------------- reductions: ops/reduction.py
-    def sum(self, dim=None, keepdim=False, dtype=None):
-        out = _ops.reduction.Sum.apply(self, dim=dim, keepdim=keepdim)
-        return out if dtype is None else out.to(dtype)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return _ops.reduction.var(self, dim, unbiased, keepdim, correction)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
-
-    def mean(self, dim=None, keepdim=False): return _ops.reduction.Mean.apply(self, dim=dim, keepdim=keepdim)
-    def max(self, dim=None, keepdim=False): return _ops.reduction.reduce_max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=False): return _ops.reduction.reduce_min(self, dim, keepdim)
-    def amax(self, dim=None, keepdim=False): return _ops.reduction.Max.apply(self, dim=dim, keepdim=keepdim)
-    def amin(self, dim=None, keepdim=False): return _ops.reduction.Min.apply(self, dim=dim, keepdim=keepdim)
-    def argmax(self, dim=None, keepdim=False): return _ops.reduction.argmax(self, dim, keepdim)
-    def argmin(self, dim=None, keepdim=False): return _ops.reduction.argmin(self, dim, keepdim)
 
     # ---------------------------------------------------------------- shape: ops/shape.py
     def reshape(self, *shape): return _ops.shape.Reshape.apply(self, shape=shape_arg(shape, "reshape"))
@@ -348,14 +316,15 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
 
-def lift(value, like: Tensor) -> Tensor:
-    """Turn a Python number or array into a constant tensor next to ``like``.
-
-    A Python number takes the tensor's dtype (``x * 2.0`` stays float32, as in
-    PyTorch), except that a float scalar with an integer tensor gives float32.
+def lift(value, like: Tensor, dtype=None) -> Tensor:
+    """Turn a Python number or array into a constant tensor next to ``like``, of ``dtype``
+    if given.  Else a Python number takes the tensor's dtype (``x * 2.0`` stays float32,
+    as in PyTorch), except that a float scalar with an integer tensor gives float32.
     """
     if isinstance(value, Tensor):
         return value
+    if dtype is not None:
+        return Tensor._wrap(np.asarray(value, dtype=dtype), like.device)
     if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
         kind = like.dtype.kind
         if isinstance(value, bool):

@@ -112,6 +112,8 @@ def backward(root, gradient=None, retain_graph: bool = False):
             if mode.anomaly:
                 check_finite(parent_grad, node.name(), "backward")
             parent_grad = unbroadcast(parent_grad, parent.shape)
+            if parent_grad.dtype != parent.dtype:      # a promoted op: the gradient in x's dtype
+                parent_grad = parent_grad.astype(parent.dtype)
             if id(parent) in grads:
                 grads[id(parent)] = grads[id(parent)] + parent_grad
             else:

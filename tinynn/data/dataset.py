@@ -6,7 +6,7 @@ import numpy as np
 from .. import random as _random
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
 
 
 class Dataset:
@@ -30,10 +30,32 @@ class TensorDataset(Dataset):
         self.arrays = [t.detach().numpy() if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        """The index-th row of every tensor, as tensors (as in PyTorch)."""
+        return tuple(Tensor._wrap(np.asarray(a[index])) for a in self.arrays)
 
     def __len__(self):
         return len(self.arrays[0])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets, one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one dataset")
+        self.ends = np.cumsum([len(d) for d in self.datasets])
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"ConcatDataset: index {index} out of range for {len(self)} samples")
+        which = int(np.searchsorted(self.ends, index, side="right"))
+        return self.datasets[which][index - (self.ends[which - 1] if which else 0)]
+
+    def __len__(self):
+        return int(self.ends[-1])
 
 
 class Subset(Dataset):
@@ -41,7 +63,7 @@ class Subset(Dataset):
         self.dataset, self.indices = dataset, np.asarray(indices)
 
     def __getitem__(self, index):
-        return self.dataset[self.indices[index]]
+        return self.dataset[int(self.indices[index])]
 
     def __len__(self):
         return len(self.indices)
@@ -67,48 +89,3 @@ def random_split(dataset, lengths, generator=None):
         splits.append(Subset(dataset, order[start:start + length]))
         start += length
     return splits
-
-
-def _collate(samples):
-    """A list of (x, y, ...) tuples -> a tuple of batched tensors."""
-    columns = list(zip(*samples))
-    return tuple(Tensor._wrap(np.stack([np.asarray(v) for v in column])) for column in columns)
-
-
-class DataLoader:
-    """Iterate over a dataset in (optionally shuffled) batches of tensors.
-
-    ``TensorDataset`` batches are sliced straight out of the arrays (no Python
-    loop per sample); other datasets go through ``__getitem__`` and ``collate_fn``.
-    """
-
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, transform=None,
-                 collate_fn=None, generator=None):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"DataLoader: expected a positive int batch_size, got {batch_size!r}")
-        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
-        self.drop_last, self.transform = drop_last, transform
-        self.collate_fn = collate_fn or _collate
-        self.generator = generator
-
-    def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.dataset)
-        order = (self.generator or _random.generator()).permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
-            if self.drop_last and len(index) < self.batch_size:
-                return
-            yield self._batch(index)
-
-    def _batch(self, index):
-        if isinstance(self.dataset, TensorDataset):
-            batch = tuple(Tensor._wrap(a[index]) for a in self.dataset.arrays)
-        else:
-            batch = self.collate_fn([self.dataset[int(i)] for i in index])
-        if self.transform is not None:
-            batch = (self.transform(batch[0]),) + tuple(batch[1:])
-        return batch

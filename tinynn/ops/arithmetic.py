@@ -3,9 +3,24 @@
 Each backward returns the gradient in the broadcast shape; the autograd engine
 sums it back to the shape of the input (``_unbroadcast``).
 """
+import numbers
+
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import result_type
+
+
+def binary(function, a, b, lift):
+    """``function.apply(a, b)`` after PyTorch's type promotion (``dtypes.result_type``):
+    ``a`` or ``b`` is a Tensor, the other a Tensor, an array or a Python number, which
+    ``lift`` turns into a constant tensor of the result dtype.  The cast is part of the
+    graph, so each input's gradient comes back in its own dtype."""
+    like = a if hasattr(a, "_array") else b
+    a, b = (x if isinstance(x, numbers.Number) and not isinstance(x, np.generic) else lift(x, like)
+            for x in (a, b))
+    dtype = result_type(a, b)
+    return function.apply(*(x.to(dtype) if hasattr(x, "_array") else lift(x, like, dtype) for x in (a, b)))
 
 
 def check_broadcast(op, *operands):
@@ -147,6 +162,9 @@ class MatMul(Function):
         if inner_a != inner_b:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: expected "
                              f"a.shape[-1] ({inner_a}) to equal b.shape[-2] ({inner_b})")
+        if a.dtype != b.dtype:                 # PyTorch does not promote inside a GEMM either
+            raise TypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} "
+                            f"and {b.dtype}")
         if a.ndim > 2 and b.ndim > 2:
             check_broadcast("matmul (batch dimensions)", a[..., 0, 0], b[..., 0, 0])
         ctx.save_for_backward(ctx.needed_by(a, 1), ctx.needed_by(b, 0))

@@ -46,6 +46,25 @@ class Sum(Function):
         return np.broadcast_to(_expand(grad, ctx.axes, ctx.keepdim), ctx.shape)
 
 
+class Norm(Function):
+    """y = ‖x‖₂ = √(Σ_i x_i²);  dy/dx_i = x_i / y, and 0 where y = 0 (PyTorch's subgradient,
+    so that the norm of a zero vector does not turn a loss into NaN)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.axes, ctx.keepdim = _axes(dim, x.ndim, "norm"), keepdim
+        y = np.sqrt((x * x).sum(axis=ctx.axes, keepdims=keepdim))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_arrays
+        y, grad = _expand(y, ctx.axes, ctx.keepdim), _expand(grad, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y == 0, 0, grad * x / y).astype(x.dtype, copy=False)
+
+
 class Mean(Function):
     """y = (1/n) Σ_i x_i;  dy/dx_i = 1/n."""
 

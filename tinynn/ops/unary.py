@@ -65,6 +65,26 @@ class Log(_RuleOfInput):
     f, rule = staticmethod(np.log), staticmethod(lambda g, x: g / x)
 
 
+class Expm1(_RuleOfOutput):
+    """y = e^x - 1 (exact for small x);  y' = e^x = y + 1."""
+    f, rule = staticmethod(np.expm1), staticmethod(lambda g, y: g * (y + 1))
+
+
+class Log1p(_RuleOfInput):
+    """y = log(1 + x) (exact for small x);  y' = 1 / (1 + x)."""
+    f, rule = staticmethod(np.log1p), staticmethod(lambda g, x: g / (1 + x))
+
+
+class Sin(_RuleOfInput):
+    """y = sin x;  y' = cos x."""
+    f, rule = staticmethod(np.sin), staticmethod(lambda g, x: g * np.cos(x))
+
+
+class Cos(_RuleOfInput):
+    """y = cos x;  y' = -sin x."""
+    f, rule = staticmethod(np.cos), staticmethod(lambda g, x: -g * np.sin(x))
+
+
 class Abs(_RuleOfInput):
     """y = |x|;  y' = sign(x) (0 at 0, as PyTorch)."""
     f, rule = staticmethod(np.abs), staticmethod(lambda g, x: g * np.sign(x))
