@@ -178,3 +178,20 @@ def test_two_layer_mlp_learns_a_synthetic_problem():
         opt.step()
     accuracy = (model(xs).argmax(1) == ys).numpy().mean()
     assert loss.item() < 0.1 and accuracy > 0.97
+
+
+def test_dropout2d_drops_whole_channels_and_their_gradient():
+    tinynn.manual_seed(4)
+    x = tinynn.ones(50, 20, 3, 3, requires_grad=True)
+    y = tinynn.nn.Dropout2d(0.25)(x)
+    values = y.detach().numpy()
+    per_channel = values.reshape(50, 20, 9)
+    assert (per_channel == per_channel[..., :1]).all()           # one draw per (sample, channel)
+    assert (per_channel[..., 0] == 0).mean() == pytest.approx(0.25, abs=0.05)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), values)
+    with pytest.raises(ValueError, match="dropout2d: expected a 3-D"):
+        F.dropout2d(tinynn.ones(4, 5), 0.5)
+    model = tinynn.nn.Dropout2d(0.5)
+    model.eval()
+    assert model(x) is x

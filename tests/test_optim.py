@@ -19,6 +19,8 @@ OPTIMIZERS = {
     "adamw": ("AdamW", dict(lr=0.01)),
     "adamw_amsgrad": ("AdamW", dict(lr=0.01, weight_decay=0.2, amsgrad=True)),
     "adagrad": ("Adagrad", dict(lr=0.1)),
+    "adadelta": ("Adadelta", dict()),
+    "adadelta_decay": ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.05)),
     "adagrad_decay": ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.05,
                                       initial_accumulator_value=0.1)),
 }
@@ -182,3 +184,15 @@ def test_step_lr_formula():
         rates.append(opt.param_groups[0]["lr"])
         scheduler.step()
     assert rates == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01])
+
+
+@requires_torch
+def test_frozen_parameters_are_accepted_and_left_alone_as_in_torch():
+    frozen, trained = tinynn.ones(2), tinynn.ones(2, requires_grad=True)
+    optimizer = tinynn.optim.SGD([frozen, trained], lr=0.5)
+    (trained * 3).sum().backward()
+    optimizer.step()
+    assert frozen.numpy().tolist() == [1.0, 1.0] and trained.detach().numpy().tolist() == [-0.5, -0.5]
+    torch.optim.SGD([torch.ones(2), torch.ones(2, requires_grad=True)], lr=0.5)   # torch accepts too
+    with pytest.raises(TypeError, match="can only optimise tensors"):
+        tinynn.optim.SGD([np.ones(2)], lr=0.1)

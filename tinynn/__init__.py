@@ -8,10 +8,12 @@ from .dtypes import float32, float64, int64, int32, bool_, qint8, quint8  # noqa
 from .creation import (  # noqa: F401
     tensor, zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint,
     zeros_like, ones_like, full_like, randn_like, rand_like, cat, stack, where, maximum, minimum,
+    set_default_device, get_default_device,
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401
-from . import autograd, cuda, ops  # noqa: F401
+from . import autograd, cuda, ops, accelerator, backends  # noqa: F401
+from .size import Size  # noqa: F401
 from . import nn, optim, data, models, keras, compress, quantization, performance, utils  # noqa: F401
 from .warmup import warm_up  # noqa: F401
 from .serialization import save, load  # noqa: F401

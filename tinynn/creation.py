@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from . import random as _random
+from .device import as_device
 from .dtypes import DEFAULT_FLOAT, int64
 from .ops import arithmetic, shape
 from .tensor import Tensor, lift, shape_arg
@@ -13,13 +14,13 @@ from .tensor import Tensor, lift, shape_arg
 __all__ = [
     "tensor", "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "randn", "rand",
     "randint", "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "cat", "stack",
-    "where", "maximum", "minimum",
+    "where", "maximum", "minimum", "set_default_device", "get_default_device",
 ]
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
     """``torch.tensor``: copies ``data``; floats become float32, ints int64, arrays keep their dtype."""
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device or _default_device[0])
 
 
 def _size(size, op):
@@ -30,21 +31,42 @@ def _size(size, op):
     return shape
 
 
+def _sizes(positional, keyword):
+    """``f(2, 3)``, ``f((2, 3))`` and PyTorch's ``f(size=(2, 3))``."""
+    if keyword is None:
+        return positional
+    if positional:
+        raise TypeError("expected the sizes either as arguments or as size=, not both")
+    return (keyword,)
+
+
+_default_device = [None]
+
+
+def set_default_device(device):
+    """Where factory functions (zeros, ones, rand, ..., tensor) put a tensor given no device."""
+    _default_device[0] = None if device is None else as_device(device)
+
+
+def get_default_device():
+    return _default_device[0] or as_device("cpu")
+
+
 def _make(array, dtype, requires_grad, device):
     array = array.astype(np.dtype(dtype) if dtype is not None else DEFAULT_FLOAT, copy=False)
-    return Tensor(array, requires_grad=requires_grad, device=device)
+    return Tensor(array, requires_grad=requires_grad, device=device or _default_device[0])
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.zeros(_size(size, "zeros")), dtype, requires_grad, device)
+def zeros(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    return _make(np.zeros(_size(_sizes(sizes, size), "zeros")), dtype, requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.ones(_size(size, "ones")), dtype, requires_grad, device)
+def ones(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    return _make(np.ones(_size(_sizes(sizes, size), "ones")), dtype, requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+def empty(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    return zeros(*sizes, size=size, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -60,12 +82,12 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _make(np.eye(rows, cols), dtype, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
-    return _make(_random.generator().standard_normal(_size(size, "randn")), dtype, requires_grad, device)
+def randn(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    return _make(_random.generator().standard_normal(_size(_sizes(sizes, size), "randn")), dtype, requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    return _make(_random.generator().random(_size(size, "rand")), dtype, requires_grad, device)
+def rand(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    return _make(_random.generator().random(_size(_sizes(sizes, size), "rand")), dtype, requires_grad, device)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None):

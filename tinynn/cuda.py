@@ -11,7 +11,8 @@ import os
 
 import numpy as np
 
-__all__ = ["is_available", "is_simulator", "to_device_array"]
+__all__ = ["is_available", "is_simulator", "to_device_array", "device_count", "current_device",
+           "get_device_name", "synchronize", "manual_seed", "manual_seed_all"]
 
 
 def is_simulator() -> bool:
@@ -38,6 +39,41 @@ def _why_unavailable():
 
 def is_available() -> bool:
     return _why_unavailable() is None
+
+
+def device_count() -> int:
+    if not is_available():
+        return 0
+    if is_simulator():
+        return 1
+    from numba import cuda
+    return len(cuda.gpus)
+
+
+def current_device() -> int:
+    return 0
+
+
+def get_device_name(index=0) -> str:
+    if is_simulator():
+        return "Numba CUDA simulator"
+    from numba import cuda
+    return cuda.gpus[index].name.decode() if is_available() else "no CUDA device"
+
+
+def synchronize():
+    """Wait for the GPU's queued work (CuPy's default stream); nothing to wait for otherwise."""
+    if is_available() and not is_simulator():
+        import cupy
+        cupy.cuda.Stream.null.synchronize()
+
+
+def manual_seed(seed):
+    """Accepted for PyTorch scripts: tinynn draws every random number, GPU tensors' included,
+    from one generator on the CPU, which ``tinynn.manual_seed`` seeds."""
+
+
+manual_seed_all = manual_seed
 
 
 def to_device_array(array):

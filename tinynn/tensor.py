@@ -16,6 +16,7 @@ import numpy as np
 from . import random as _random
 from .device import CPU, as_device, move_array
 from .dtypes import DEFAULT_FLOAT, bool_, dtype_of_data, float32, float64, int32, int64, result_type
+from .size import Size
 from .tensor_math import TensorMath
 
 __all__ = ["Tensor"]
@@ -101,7 +102,10 @@ class Tensor(TensorMath):
         self._array = value._array if isinstance(value, Tensor) else np.asarray(value)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
+
+    def __format__(self, spec):          # f"{loss:.3f}" on a 0-d tensor, as in PyTorch
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
 
     def dim(self): return self.ndim
     def numel(self): return int(self._array.size)

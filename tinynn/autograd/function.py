@@ -66,8 +66,34 @@ class Node:
     def name(self) -> str:
         return self.function.__name__ + "Backward"
 
+    @property
+    def next_functions(self):
+        """((node, 0), ...) per input, as PyTorch's ``grad_fn.next_functions``: the input's own
+        node, an ``AccumulateGrad`` for a leaf that wants a gradient, None otherwise."""
+        return tuple((_next_function(t), 0) for t in self.inputs)
+
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """Where a leaf tensor's gradient ends up (``next_functions`` shows it, as PyTorch does)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _next_function(tensor):
+    if tensor is None or not tensor.requires_grad:
+        return None
+    return tensor._node if tensor._node is not None else AccumulateGrad(tensor)
 
 
 class Function:

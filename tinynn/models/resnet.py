@@ -61,6 +61,11 @@ class ResNet(nn.Module):
             self.in_planes = planes * block.expansion
         return nn.Sequential(*layers)
 
+    @property
+    def fc(self):
+        """torchvision's name for the classifier (the seed's code calls it ``linear``)."""
+        return self.linear
+
     def forward(self, x):
         out = self.maxpool(F.relu(self.bn1(self.conv1(x))))
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))

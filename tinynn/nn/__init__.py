@@ -8,10 +8,10 @@
 """
 from . import functional, init, utils  # noqa: F401
 from .modules import (  # noqa: F401
-    Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout,
+    Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout, Dropout2d,
     Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,
     ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, SiLU, Swish, Mish, GELU,
     Softplus, Hardtanh,
-    MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
+    MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 )
 from .parameter import Parameter  # noqa: F401

@@ -143,3 +143,23 @@ class Adagrad(Optimizer):
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
         param -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class Adadelta(Optimizer):
+    """v <- ρv + (1 - ρ)g²;  Δ = √(u + ε) / √(v + ε) · g;  u <- ρu + (1 - ρ)Δ²;  p <- p - γΔ
+    (Zeiler 2012: the step size comes from the ratio of the two running averages)."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    def update(self, param, grad, state, group):
+        if not state:
+            state["square_avg"], state["acc_delta"] = np.zeros_like(param), np.zeros_like(param)
+        rho, eps = group["rho"], group["eps"]
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
+        state["square_avg"] *= rho
+        state["square_avg"] += (1 - rho) * grad * grad
+        delta = np.sqrt(state["acc_delta"] + eps) / np.sqrt(state["square_avg"] + eps) * grad
+        state["acc_delta"] *= rho
+        state["acc_delta"] += (1 - rho) * delta * delta
+        param -= group["lr"] * delta

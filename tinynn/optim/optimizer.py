@@ -43,9 +43,9 @@ class Optimizer:
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for param in group["params"]:
-            if not isinstance(param, Tensor) or not param.requires_grad:
-                raise ValueError(f"{type(self).__name__}: can only optimise tensors that require "
-                                 f"grad, got {type(param).__name__}")
+            if not isinstance(param, Tensor):      # a frozen one (requires_grad=False) is kept:
+                raise TypeError(f"{type(self).__name__}: can only optimise tensors, got "  # its grad stays
+                                f"{type(param).__name__}")                                # None, step skips it
         self._check_no_duplicates(group["params"])
         for key, value in self.defaults.items():
             group.setdefault(key, value)

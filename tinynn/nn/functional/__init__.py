@@ -6,10 +6,10 @@ from .activation import (  # noqa: F401
     softplus, hardtanh,
 )
 from .conv import conv2d  # noqa: F401
-from .dropout import dropout  # noqa: F401
+from .dropout import dropout, dropout2d  # noqa: F401
 from .linear import linear  # noqa: F401
 from .loss import (  # noqa: F401
-    mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
+    mse_loss, l1_loss, smooth_l1_loss, huber_loss, cross_entropy, nll_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, kl_div,
 )
 from .normalization import batch_norm  # noqa: F401

@@ -6,7 +6,7 @@ from ...autograd import Function
 from ...device import move_array
 from ...random import generator
 
-__all__ = ["dropout"]
+__all__ = ["dropout", "dropout2d"]
 
 
 class Dropout(Function):
@@ -19,7 +19,7 @@ class Dropout(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.mask
+        return grad * ctx.mask, None
 
 
 def dropout_mask(shape, p, dtype):
@@ -31,9 +31,23 @@ def dropout_mask(shape, p, dtype):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
+    return _dropout("dropout", input, p, training, input.shape)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Whole channels: one keep-or-drop draw per (sample, channel) of an (N, C, H, W) input,
+    broadcast over H×W (neighbouring pixels of a feature map are correlated, so dropping
+    single pixels regularises little: Tompson et al. 2015)."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                         f"{tuple(input.shape)}")
+    return _dropout("dropout2d", input, p, training, input.shape[:-2] + (1, 1))
+
+
+def _dropout(op, input, p, training, mask_shape):
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: expected a probability p in [0, 1], got {p}")
+        raise ValueError(f"{op}: expected a probability p in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
-    mask = move_array(dropout_mask(input.shape, p, input.dtype), input.device)
+    mask = move_array(dropout_mask(mask_shape, p, input.dtype), input.device)
     return Dropout.apply(input, mask)

@@ -12,11 +12,12 @@ cross-entropy (logits (N, C), class indices, mean) is one op with its own backwa
 import numpy as np
 
 from ...autograd import Function
+from ...creation import where
 from ...device import move_array
 from ...ops.softmax import log_softmax, log_softmax_array
 from ...tensor import Tensor, lift
 
-__all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -63,6 +64,33 @@ def l1_loss(input, target, reduction="mean"):
     _check_reduction("l1_loss", reduction)
     target = _float_target("l1_loss", target, input)
     return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """L = 1/N Σ ℓ(input - target), ℓ(d) = d²/(2β) where |d| < β, else |d| - β/2: quadratic
+    near zero, L1 beyond (Girshick's Fast R-CNN loss); β = 0 is the L1 loss."""
+    _check_reduction("smooth_l1_loss", reduction)
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
+    target = _float_target("smooth_l1_loss", target, input)
+    return _reduce(_smooth_l1(input - target, beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """L = 1/N Σ ℓ(input - target), ℓ(d) = d²/2 where |d| ≤ δ, else δ(|d| - δ/2) (Huber 1964):
+    δ times the smooth L1 loss with β = δ."""
+    _check_reduction("huber_loss", reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
+    target = _float_target("huber_loss", target, input)
+    return _reduce(_smooth_l1(input - target, delta) * delta, reduction)
+
+
+def _smooth_l1(d, beta):
+    magnitude = d.abs()
+    if beta == 0:
+        return magnitude
+    return where(magnitude < beta, d * d * (0.5 / beta), magnitude - 0.5 * beta)
 
 
 def _classes_last(x):

@@ -5,11 +5,11 @@ from .activation import (  # noqa: F401
 )
 from .container import ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
-from .dropout import Dropout  # noqa: F401
+from .dropout import Dropout, Dropout2d  # noqa: F401
 from .flatten import Flatten  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
 from .loss import (  # noqa: F401
-    MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
+    MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 )
 from .module import Module  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d  # noqa: F401

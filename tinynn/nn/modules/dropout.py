@@ -1,8 +1,8 @@
-"""``Dropout``: zero each element with probability p during training (``F.dropout``)."""
+"""``Dropout`` zeroes elements, ``Dropout2d`` whole channels, with probability p during training."""
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -11,7 +11,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: expected a probability p in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: expected a probability p in [0, 1], got {p}")
         self.p = p
 
     def forward(self, x):
@@ -19,3 +19,10 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace=False"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of an (N, C, H, W) input with probability p during training."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
