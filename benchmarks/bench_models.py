@@ -136,6 +136,9 @@ def child(lib_name, model_name, measure, repeats="7"):
     if measure == "tuned":
         import tinynn
         tinynn.performance.tune_process()
+    if measure == "profile":
+        print(json.dumps(profile_steps(lib_name, model_name)))
+        return
     if measure in ("steps", "tuned", "torch-first"):
         print(json.dumps(steady_state(lib_name, model_name, int(repeats))))
         return
@@ -151,6 +154,25 @@ def child(lib_name, model_name, measure, repeats="7"):
     for _ in range(3):
         step()
     print(json.dumps((_memory_kb("VmHWM") - before) / 1024))
+
+
+def profile_steps(lib_name, model_name, steps=5):
+    """The per-op time table of ``steps`` training steps after two warm-up steps: tinynn's
+    own profiler (forward and backward of every op) or PyTorch's (self CPU time per op)."""
+    step = make_step(lib_name, model_name)[0]
+    step()
+    step()
+    if lib_name == "tinynn":
+        import tinynn
+        with tinynn.autograd.profiler.profile() as prof:
+            for _ in range(steps):
+                step()
+        return prof.table(row_limit=12)
+    import torch
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
 
 
 def _run_child(lib_name, model_name, measure, *extra, cache_dir=None):
@@ -208,6 +230,8 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="comma-separated model names")
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="bar chart of the ratios (needs matplotlib)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print both libraries' per-op profiles of every model tinynn trails on")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -230,6 +254,12 @@ def main(argv=None):
               flush=True)
     print_table(rows, COLUMNS)
     print(LEGEND)
+    if args.profile:
+        for row in rows:
+            if row["ratio"] > 1.0:
+                print(f"\n=== {row['model']}: ratio {row['ratio']:.2f}; 5 steps, tinynn per op, then PyTorch")
+                print(_run_child("tinynn", row["model"], "profile"))
+                print(_run_child("torch", row["model"], "profile"))
     if args.json:
         write_json(args.json, {"threads": THREADS, "machine": machine_description(), "rows": rows})
     if args.plot:

@@ -245,3 +245,18 @@ def test_changes_before_the_forward_pass_or_after_backward_are_fine():
     loss.backward()
     b += 1                                                # after: nothing left to corrupt
     np.testing.assert_array_equal(a.grad.numpy(), [4.0, 5.0])
+
+
+def test_profiler_times_each_ops_forward_and_backward_only_inside_its_block():
+    from tinynn.autograd import profiler
+    x = tinynn.ones(3, 4, requires_grad=True)
+    (x * 2).sum().backward()                                  # outside: nothing recorded
+    with profiler.profile() as prof:
+        y = (x.exp() * 2).sum()
+        y.backward()
+    rows = {(op, kind): calls for op, kind, calls, _ in prof.rows()}
+    assert rows == {("Exp", "forward"): 1, ("Mul", "forward"): 1, ("Sum", "forward"): 1,
+                    ("Exp", "backward"): 1, ("Mul", "backward"): 1, ("Sum", "backward"): 1}
+    assert prof.total >= sum(seconds for *_, seconds in prof.rows()) > 0
+    assert "Exp" in prof.table() and "outside ops" in prof.table()
+    assert not profiler._active

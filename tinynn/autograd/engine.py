@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from . import versions
+from . import profiler, versions
 from .grad_mode import check_finite, mode
 
 
@@ -100,7 +100,8 @@ def backward(root, gradient=None, retain_graph: bool = False):
                 f"backward: trying to backward through {node.name()} a second time; its saved "
                 f"arrays were freed. Pass retain_graph=True to the first backward call.")
         _check_saved_versions(node, tensor)
-        input_grads = node.function.backward(ctx, grad)
+        input_grads = node.function.backward(ctx, grad) if not profiler._active else \
+            profiler.timed(node.function.__name__, "backward", node.function.backward, ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if not retain_graph:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import backend
 from ..device import CPU
 from ..tensor import Tensor
-from . import versions
+from . import profiler, versions
 from .grad_mode import check_finite, mode
 
 
@@ -135,7 +135,8 @@ class Function:
                 needs.append(False)
         record = mode.grad_enabled and any(needs)
         ctx = Context(tuple(needs), device or CPU)
-        result = cls.forward(ctx, *arrays, **kwargs)
+        result = cls.forward(ctx, *arrays, **kwargs) if not profiler._active else \
+            profiler.timed(cls.__name__, "forward", cls.forward, ctx, *arrays, **kwargs)
         extras = ()
         if isinstance(result, tuple):
             result, *extras = result
