@@ -89,7 +89,8 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         optimizer.zero_grad()
         logits = model(inputs)
         loss = loss_fn(logits, labels)
-        loss.backward()
+        if loss.requires_grad:                 # a model with no trainable weights has no graph
+            loss.backward()
         value = loss.item()
         check_finite_loss(value, step, model, inputs)
         optimizer.step()

@@ -74,14 +74,16 @@ class EarlyStopping(_Monitor):
         self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
 
     def on_epoch_end(self, epoch, logs=None):
+        """Keras 3's rule: count the epoch, reset on an improvement, stop once ``wait``
+        reaches ``patience`` (never after the first epoch)."""
         value = self.current(logs)
+        self.wait += 1
         if self.improved(value):
             self.best, self.wait = value, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:

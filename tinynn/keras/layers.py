@@ -106,8 +106,57 @@ class Layer(nn.Module):
                 total = total + regularizer(param)
         return total
 
+    def get_weights(self):
+        """This layer's arrays in Keras' order and layouts: Dense kernels (in, out), Conv2D
+        kernels (height, width, in, out), BatchNormalization [γ, β, moving mean, variance]."""
+        return [_to_keras(self.inner, name, value.detach().numpy().copy())
+                for name, value in self._keras_state()]
+
+    def set_weights(self, weights):
+        state = self._keras_state()
+        if len(weights) != len(state):
+            raise ValueError(f"{type(self).__name__}.set_weights: expected {len(state)} arrays, got "
+                             f"{len(weights)}")
+        for (name, target), array in zip(state, weights):
+            array = _from_keras(self.inner, name, np.asarray(array))
+            if array.shape != tuple(target.shape):
+                raise ValueError(f"{type(self).__name__}.set_weights: {name} expects shape "
+                                 f"{_to_keras(self.inner, name, np.empty(target.shape)).shape} "
+                                 f"(Keras' layout), got {np.shape(array)}")
+            target.data = array.astype(target.dtype)
+
+    def _keras_state(self):
+        """(name, tensor) of the weights Keras would list: a frozen γ or β (scale=False,
+        center=False) and PyTorch's batch counter are not among them."""
+        inner = getattr(self, "inner", None)
+        if inner is None:
+            return []
+        entries = list(inner.named_parameters()) + list(inner.named_buffers())
+        return [(name, value) for name, value in entries
+                if name != "num_batches_tracked" and not (name in ("weight", "bias") and
+                                                          not value.requires_grad)]
+
     def non_trainable_count(self):
         return sum(b.numel() for name, b in self.named_buffers() if "running" in name)
+
+
+def _to_keras(module, name, array):
+    """PyTorch's layout → Keras': (out, in) → (in, out); (out, in, h, w) → (h, w, in, out)."""
+    if name != "weight":
+        return array
+    if isinstance(module, nn.Linear):
+        return array.T
+    if isinstance(module, nn.Conv2d):
+        return array.transpose(2, 3, 1, 0)
+    return array
+
+
+def _from_keras(module, name, array):
+    if name == "weight" and isinstance(module, nn.Linear):
+        return array.T
+    if name == "weight" and isinstance(module, nn.Conv2d):
+        return array.transpose(3, 2, 0, 1)
+    return array
 
 
 def _keras_init(module):
@@ -239,7 +288,8 @@ class Dropout(Layer):
 
 
 class BatchNormalization(Layer):
-    """Keras' moving averages use ``momentum`` for the old value: PyTorch's momentum is 1 - it."""
+    """Keras' moving averages use ``momentum`` for the old value (PyTorch's momentum is 1 - it)
+    and the batch's biased variance (PyTorch's the unbiased one)."""
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
         super().__init__(None, **kwargs)
@@ -248,6 +298,7 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         module = nn.BatchNorm2d if len(input_shape) == 3 else nn.BatchNorm1d
         self.inner = module(input_shape[-1], eps=self.epsilon, momentum=1 - self.momentum)
+        self.inner.unbiased_running_var = False       # Keras keeps the batch's biased variance
         if not self.scale:
             self.inner.weight.requires_grad_(False)
         if not self.center:

@@ -36,6 +36,12 @@ class Loss:
         return self.call(y_true, y_pred)
 
 
+def _log_probabilities(y_pred):
+    """log p after Keras' normalisation: predictions that do not sum to 1 are divided by their
+    sum, then clipped to [ε, 1 - ε]."""
+    return (y_pred / y_pred.sum(-1, keepdim=True)).clip(EPSILON, 1 - EPSILON).log()
+
+
 class SparseCategoricalCrossentropy(Loss):
     """L = -1/N Σ_i log p[i, y_i] with integer labels y."""
     name = "sparse_categorical_crossentropy"
@@ -44,7 +50,7 @@ class SparseCategoricalCrossentropy(Loss):
         labels = _as_labels(y_true, y_pred)
         if self.from_logits:
             return F.cross_entropy(y_pred, labels)
-        return F.nll_loss(y_pred.clip(EPSILON, 1 - EPSILON).log(), labels)
+        return F.nll_loss(_log_probabilities(y_pred), labels)
 
 
 class CategoricalCrossentropy(Loss):
@@ -60,8 +66,7 @@ class CategoricalCrossentropy(Loss):
                              "sparse_categorical_crossentropy for integer labels)")
         if self.from_logits:
             return F.cross_entropy(y_pred, target)
-        probs = y_pred / y_pred.sum(-1, keepdim=True)
-        return -(target * probs.clip(EPSILON, 1 - EPSILON).log()).sum(-1).mean()
+        return -(target * _log_probabilities(y_pred)).sum(-1).mean()
 
 
 class BinaryCrossentropy(Loss):

@@ -154,6 +154,7 @@ class Sequential(nn.Module):
                 break
         for hook in hooks:
             hook.on_train_end()
+        self.eval()                          # a Keras model called after fit() runs in inference mode
         return history
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=1, return_dict=False):
@@ -164,7 +165,7 @@ class Sequential(nn.Module):
             for start in range(0, len(x), batch_size):
                 outputs = self(Tensor._wrap(x[start:start + batch_size]))
                 labels = y[start:start + batch_size]
-                total += self.loss(labels, outputs).item() * len(labels)
+                total += self._training_loss(outputs, labels).item() * len(labels)   # penalty too, as Keras
                 correct += count_correct(outputs, labels)
         check_finite_loss(total, "evaluate", self)
         values = {"loss": total / len(x)}
@@ -217,13 +218,18 @@ class Sequential(nn.Module):
         return trainable + non_trainable
 
     def get_weights(self):
-        return [v.detach().numpy().copy() for v in self.state_dict().values()]
+        """Every layer's arrays in Keras' order and layouts (``Layer.get_weights``), so that
+        ``set_weights(keras_model.get_weights())`` takes a real Keras model's weights."""
+        return [array for layer in self.stack for array in layer.get_weights()]
 
     def set_weights(self, weights):
-        keys = list(self.state_dict())
-        if len(weights) != len(keys):
-            raise ValueError(f"set_weights: expected {len(keys)} arrays, got {len(weights)}")
-        self.load_state_dict(dict(zip(keys, weights)))
+        counts = [len(layer._keras_state()) for layer in self.stack]
+        if len(weights) != sum(counts):
+            raise ValueError(f"set_weights: expected {sum(counts)} arrays, got {len(weights)}")
+        start = 0
+        for layer, count in zip(self.stack, counts):
+            layer.set_weights(weights[start:start + count])
+            start += count
 
     def save(self, filepath):
         """Weights and the input shape as ``.npz`` (no pickle); rebuild the same layers to load."""

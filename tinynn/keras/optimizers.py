@@ -132,6 +132,9 @@ def bind(optimizer, params):
     """Attach a Keras optimiser (created without parameters, as in Keras) to ``params``;
     a no-op when it already drives exactly these, so its state survives repeated fits."""
     params = list(params)
+    if not params:                     # a model with nothing to train: Keras fits it anyway
+        optimizer.param_groups, optimizer.state = [], {}
+        return optimizer
     current = [p for group in getattr(optimizer, "param_groups", ()) for p in group["params"]]
     if [id(p) for p in current] != [id(p) for p in params]:
         Optimizer.__init__(optimizer, params, optimizer._hyper)

@@ -79,7 +79,9 @@ def _update_running(running, batch, momentum):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, *, unbiased_running_var=True):
+    """``unbiased_running_var=False`` (not in PyTorch) keeps the batch's biased σ² in
+    running_var, as Keras' BatchNormalization does."""
     _check_batch_norm_inputs(input, running_mean, running_var, weight, bias)
     count = input.numel() // input.shape[1]
     if training and count <= 1:
@@ -92,5 +94,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and running_mean is not None:
         _update_running(running_mean, mean._array, momentum)
     if training and running_var is not None:
-        _update_running(running_var, var._array * (count / (count - 1)), momentum)
+        correction = count / (count - 1) if unbiased_running_var else 1.0
+        _update_running(running_var, var._array * correction, momentum)
     return out

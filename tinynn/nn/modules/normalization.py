@@ -21,6 +21,8 @@ class _BatchNorm(Module):
     momentum=None averages all batches seen so far (factor 1/num_batches_tracked).
     """
 
+    unbiased_running_var = True      # PyTorch's; Keras' BatchNormalization sets False
+
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
@@ -61,7 +63,8 @@ class _BatchNorm(Module):
             momentum = running_average_factor(self.momentum, self.num_batches_tracked)
         return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
                             self.running_var if self.track_running_stats else None,
-                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+                            self.weight, self.bias, use_batch_stats, momentum, self.eps,
+                            unbiased_running_var=self.unbiased_running_var)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, " \

@@ -1,0 +1,106 @@
+"""tinynn.keras held to Keras 3 on the behaviours where it used to differ.  The expected numbers
+were taken from real Keras (version and backend in ``KERAS``) by running the same models, with
+the same weights and data, once; they are recorded here so that CI needs no Keras."""
+import numpy as np
+import pytest
+
+import tinynn as tf
+
+keras = tf.keras
+
+# Taken once from Keras 3.15.1 on its torch backend (KERAS_BACKEND=torch) with the models,
+# weights and data built the same way below.
+KERAS = {"version": "3.15.1", "backend": "torch"}
+EVALUATE_WITH_L2 = 0.563636839389801
+EARLY_STOP_EPOCH = {0: 2, 1: 2, 2: 3, 3: 7}          # patience -> epoch at which fit stops
+VAL_LOSSES = [1.0, 0.9, 0.95, 0.97, 0.8, 0.85, 0.86, 0.87]
+BN_INPUT = np.array([[-1.0192363262176514, 0.5816488265991211, 0.6815499663352966],
+                     [2.081691265106201, 1.4293181896209717, 1.7107453346252441],
+                     [-0.30765724182128906, 0.7407727241516113, 2.567950963973999],
+                     [3.9868621826171875, -1.5181310176849365, 4.0278472900390625],
+                     [3.6917507648468018, 2.5626227855682373, 1.5289112329483032]], np.float32)
+BN_MOVING_MEAN = [0.843341052532196, 0.379623144865036, 1.051700472831726]
+BN_MOVING_VARIANCE = [2.5766544342041016, 1.3919492959976196, 1.1425178050994873]
+CROSS_ENTROPY_UNNORMALISED = 0.6931471824645996
+LAYOUT_SHAPES = [(3, 3, 1, 2), (2,), (2,), (2,), (2,), (2,), (18, 2), (2,)]
+LAYOUT_PREDICTIONS = [[0.6510136127471924, -0.8092191219329834], [0.6275469064712524, -2.0607194900512695]]
+
+
+def test_evaluate_includes_the_regularisation_penalty_as_keras_does():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 3)).astype("float32"), rng.standard_normal((6, 2)).astype("float32")
+    model = keras.Sequential([keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.1),
+                                                 input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    model.set_weights([np.arange(6, dtype="float32").reshape(3, 2) / 10, np.array([0.1, -0.2], "float32")])
+    assert model.evaluate(x, y, verbose=0, batch_size=6) == pytest.approx(EVALUATE_WITH_L2, rel=1e-6)
+
+
+@pytest.mark.parametrize("patience", sorted(EARLY_STOP_EPOCH))
+def test_early_stopping_stops_at_kerass_epoch(patience):
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(1,))])
+    model.stop_training = False
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    callback.set_model(model)
+    callback.on_train_begin()
+    stopped = None
+    for epoch, value in enumerate(VAL_LOSSES):
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            stopped = epoch
+            break
+    assert stopped == EARLY_STOP_EPOCH[patience]
+
+
+def test_batch_normalization_moving_statistics_match_keras():
+    layer = keras.layers.BatchNormalization(momentum=0.5)
+    layer.ensure_built((3,))
+    layer.train()
+    layer(tf.tensor(BN_INPUT))
+    moving_mean, moving_variance = layer.get_weights()[2:]
+    np.testing.assert_allclose(moving_mean, BN_MOVING_MEAN, rtol=1e-6)
+    np.testing.assert_allclose(moving_variance, BN_MOVING_VARIANCE, rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss, labels", [("sparse_categorical_crossentropy", np.array([1, 2])),
+                                          ("categorical_crossentropy", np.eye(3)[[1, 2]])])
+def test_cross_entropy_normalises_predictions_that_do_not_sum_to_one(loss, labels):
+    predictions = tf.tensor(np.array([[0.2, 0.6, 0.4], [1.0, 1.0, 2.0]], np.float32))
+    value = keras.losses.get(loss)(labels, predictions).item()
+    assert value == pytest.approx(CROSS_ENTROPY_UNNORMALISED, rel=1e-6)
+
+
+def test_a_real_keras_models_weights_load_in_kerass_layout():
+    model = keras.Sequential([keras.layers.Conv2D(2, 3, activation="relu", input_shape=(5, 5, 1)),
+                              keras.layers.BatchNormalization(), keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert [w.shape for w in model.get_weights()] == LAYOUT_SHAPES
+    rng = np.random.default_rng(1)                  # the same draws the Keras model was given
+    weights = [rng.standard_normal(shape).astype("float32") for shape in LAYOUT_SHAPES]
+    weights[5] = np.abs(weights[5]) + 0.5
+    model.set_weights(weights)
+    images = np.random.default_rng(2).standard_normal((2, 5, 5, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(images), LAYOUT_PREDICTIONS, rtol=1e-5, atol=1e-6)
+    for mine, given in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(mine, given)
+    with pytest.raises(ValueError, match="Keras' layout"):
+        model.set_weights([w.T for w in weights])
+
+
+def test_after_fit_the_model_runs_in_inference_mode():
+    x, y = np.random.default_rng(3).standard_normal((16, 4)).astype("float32"), np.arange(16) % 3
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    first, second = model(tf.tensor(x)).detach().numpy(), model(tf.tensor(x)).detach().numpy()
+    np.testing.assert_array_equal(first, second)           # Dropout is off
+    np.testing.assert_allclose(first, model.predict(x), rtol=1e-6)
+
+
+def test_a_model_with_nothing_to_train_still_fits():
+    x, y = np.random.default_rng(4).random((8, 4)).astype("float32"), np.arange(8) % 4
+    model = keras.Sequential([keras.layers.Flatten(input_shape=(4,)), keras.layers.Activation("softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=2, verbose=0, batch_size=8)
+    assert history.history["loss"][0] == pytest.approx(history.history["loss"][1])
+    assert history.history["loss"][0] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
