@@ -12,6 +12,7 @@
 from . import (  # noqa: F401
     activations, callbacks, datasets, layers, losses, models, optimizers, pruning, regularizers, utils,
 )
-from .layers import Input  # noqa: F401
+from .functional import Model  # noqa: F401
 from .models import Sequential, load_model  # noqa: F401
+from .symbolic import Input, KerasTensor  # noqa: F401
 from .tape import GradientTape  # noqa: F401

@@ -16,6 +16,7 @@ from .. import nn
 from ..nn import functional as F
 from ..nn.modules.utils import output_size, pair
 from . import activations
+from .symbolic import call_layer
 
 
 def _same_padding(size, kernel, stride, dilation=1):
@@ -91,6 +92,15 @@ class Layer(nn.Module):
 
     def call(self, x):
         return x
+
+    def __call__(self, inputs, training=None):
+        """Keras' call: on ``keras.Input`` tensors (functional API) or on data, channels last
+        (``symbolic.py``).  Models run their layers through ``internal`` instead."""
+        return call_layer(self, inputs, training)
+
+    def internal(self, x):
+        """The layer on the models' internal layout (images channels first), with hooks."""
+        return nn.Module.__call__(self, x)
 
     def forward(self, x):
         out = self.call(x)
@@ -171,9 +181,7 @@ class InputLayer(Layer):
         super().__init__(input_shape=shape or input_shape, name=name)
 
 
-def Input(shape, name=None):
-    """``keras.Input(shape=(28, 28, 1))``: declares the model's input shape."""
-    return InputLayer(shape=shape, name=name)
+from .symbolic import Input  # noqa: E402,F401  (keras.layers.Input is keras.Input)
 
 
 class Dense(Layer):
@@ -317,3 +325,6 @@ class Activation(Layer):
 class ReLU(Layer):
     def __init__(self, **kwargs):
         super().__init__("relu", **kwargs)
+
+
+from .merging import Add, Concatenate  # noqa: E402,F401  (they subclass Layer, defined above)

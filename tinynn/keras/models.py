@@ -1,5 +1,6 @@
 """``Sequential``: Keras' model API (compile, fit, evaluate, predict, summary, save)
 on top of tinynn's modules, optimisers and the shared training loop."""
+import contextlib
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
 from .layers import InputLayer, Layer
+from .symbolic import KerasTensor
 
 
 class Sequential(nn.Module):
@@ -32,6 +34,8 @@ class Sequential(nn.Module):
 
     # ------------------------------------------------------------------ building
     def add(self, layer):
+        if isinstance(layer, KerasTensor) and layer.layer is None:      # Sequential([keras.Input(...), ...])
+            layer = InputLayer(shape=layer.keras_shape)
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a tinynn.keras layer, got {type(layer).__name__}")
         if isinstance(layer, InputLayer):
@@ -57,6 +61,10 @@ class Sequential(nn.Module):
 
     @property
     def layers(self):
+        return self._keras_layers()
+
+    def _keras_layers(self):
+        """The layers whose weights, penalties and counts the model reports, in order."""
         return list(self.stack)
 
     @property
@@ -74,14 +82,17 @@ class Sequential(nn.Module):
             raise ValueError(f"{self.name}: expected input of shape (None, {', '.join(map(str, expected))}) "
                              f"(channels last), got an array of shape {tuple(shape)}")
 
-    def forward(self, x):
+    def forward(self, x, training=None):
+        if training is not None:                 # model(x, training=True), as in Keras
+            with _mode(self, training):
+                return self.forward(x)
         if not isinstance(x, Tensor):
             x = Tensor(_numeric("predict", "x", x).astype(np.float32))
         self._check_input(x.shape)
         if x.ndim == 4:               # Keras' (N, H, W, C) -> tinynn's (N, C, H, W), once
             x = x.permute(0, 3, 1, 2)
         for layer in self.stack:
-            x = layer(x)
+            x = layer.internal(x)
         return x.permute(0, 2, 3, 1) if x.ndim == 4 else x     # and back to channels last
 
     # ------------------------------------------------------------------ training
@@ -97,7 +108,7 @@ class Sequential(nn.Module):
 
     def _training_loss(self, outputs, labels):
         loss = self.loss(labels, outputs)
-        for layer in self.stack:
+        for layer in self._keras_layers():
             penalty = layer.regularization_loss()
             if not isinstance(penalty, float):
                 loss = loss + penalty
@@ -187,7 +198,7 @@ class Sequential(nn.Module):
     # ------------------------------------------------------------------ inspection and files
     def count_params(self):
         return sum(p.numel() for p in self.parameters()) + sum(
-            layer.non_trainable_count() for layer in self.stack)
+            layer.non_trainable_count() for layer in self._keras_layers())
 
     def summary(self, print_fn=print):
         """Keras' table: each layer's output shape (channels last) and parameter count."""
@@ -197,7 +208,7 @@ class Sequential(nn.Module):
         rows = [("Layer (type)", "Output Shape", "Param #")]
         trainable = non_trainable = 0
         seen = {}
-        for layer in self.stack:
+        for layer in self._keras_layers():
             weights = sum(p.numel() for p in layer.parameters() if p.requires_grad)
             frozen = layer.non_trainable_count() + sum(
                 p.numel() for p in layer.parameters() if not p.requires_grad)
@@ -220,14 +231,15 @@ class Sequential(nn.Module):
     def get_weights(self):
         """Every layer's arrays in Keras' order and layouts (``Layer.get_weights``), so that
         ``set_weights(keras_model.get_weights())`` takes a real Keras model's weights."""
-        return [array for layer in self.stack for array in layer.get_weights()]
+        return [array for layer in self._keras_layers() for array in layer.get_weights()]
 
     def set_weights(self, weights):
-        counts = [len(layer._keras_state()) for layer in self.stack]
+        layers = self._keras_layers()
+        counts = [len(layer._keras_state()) for layer in layers]
         if len(weights) != sum(counts):
             raise ValueError(f"set_weights: expected {sum(counts)} arrays, got {len(weights)}")
         start = 0
-        for layer, count in zip(self.stack, counts):
+        for layer, count in zip(layers, counts):
             layer.set_weights(weights[start:start + count])
             start += count
 
@@ -245,6 +257,17 @@ class Sequential(nn.Module):
         if not self.built and shape is not None:
             self.build(tuple(np.asarray(shape)))
         self.load_state_dict(state)
+
+
+@contextlib.contextmanager
+def _mode(model, training):
+    """Training or inference mode for one call, the previous mode back afterwards."""
+    previous = model.training
+    model.train(bool(training))
+    try:
+        yield
+    finally:
+        model.train(previous)
 
 
 def _numeric(op, name, values):
@@ -271,3 +294,6 @@ def load_model(filepath, model):
     """Load weights saved by ``model.save`` into ``model`` (built with the same layers)."""
     model.load_weights(filepath)
     return model
+
+
+from .functional import Model  # noqa: E402,F401  (keras.models.Model; it subclasses Sequential)
