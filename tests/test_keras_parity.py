@@ -104,3 +104,39 @@ def test_a_model_with_nothing_to_train_still_fits():
     history = model.fit(x, y, epochs=2, verbose=0, batch_size=8)
     assert history.history["loss"][0] == pytest.approx(history.history["loss"][1])
     assert history.history["loss"][0] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+
+
+ADAM_WEIGHT_DECAY_TWO_STEPS = [0.7082502841949463, -1.610413908958435]
+GLOBAL_MAX_POOL = [[0.695303201675415, 1.3402152061462402, 1.3588234186172485],
+                   [1.052126407623291, 2.0004165172576904, 1.2570149898529053]]
+SOFTMAX_AXIS_1 = [0.2355777770280838, 0.2614453434944153, 0.27521762251853943, 0.22775928676128387]
+
+
+def test_adam_weight_decay_is_kerass_decoupled_one():
+    w = tf.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    optimizer = keras.optimizers.Adam(learning_rate=0.1, weight_decay=0.5)
+    for _ in range(2):
+        optimizer.apply_gradients([(tf.tensor(2 * w.detach().numpy()), w)])
+    np.testing.assert_allclose(w.detach().numpy(), ADAM_WEIGHT_DECAY_TWO_STEPS, rtol=1e-5)   # float32 order
+
+
+def test_global_max_pooling_and_softmax_layers_match_keras():
+    x = np.random.default_rng(7).standard_normal((2, 4, 4, 3)).astype("float32")
+    np.testing.assert_allclose(keras.layers.GlobalMaxPooling2D()(x).detach().numpy(), GLOBAL_MAX_POOL,
+                               rtol=1e-6)
+    np.testing.assert_allclose(keras.layers.Softmax(axis=1)(x).detach().numpy()[0, :, 0, 0], SOFTMAX_AXIS_1,
+                               rtol=1e-6)
+
+
+def test_tensorflow_spellings_under_import_tinynn_as_tf():
+    model = keras.Sequential([keras.layers.Conv2D(2, 3, padding="SAME", input_shape=(5, 5, 1)),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    assert model.layers[0].padding == "same" and len(model.weights) == 4
+    assert type(model.pop()).__name__ == "Dense" and len(model.layers) == 2
+    probabilities = tf.nn.softmax(tf.tensor([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(probabilities.numpy().sum(), 1.0, rtol=1e-6)
+    assert tf.tensor([1.0, 2.0])[:, tf.newaxis].shape == (2, 1)
+    with tf.GradientTape() as tape:
+        w = tf.tensor([3.0], requires_grad=True)
+        loss = (w * w).sum()
+    assert tape.gradient(loss, [w])[0].numpy().tolist() == [6.0]

@@ -16,6 +16,7 @@ from . import autograd, cuda, ops, accelerator, backends  # noqa: F401
 from .size import Size  # noqa: F401
 from . import nn, optim, data, models, keras, compress, quantization, performance, utils  # noqa: F401
 from .warmup import warm_up  # noqa: F401
+from .keras.tape import GradientTape  # noqa: F401  (tf.GradientTape under import tinynn as tf)
 from .serialization import save, load  # noqa: F401
 from .functions import *  # noqa: F401,F403  (torch.exp, torch.mm, ...: functions.py)
 
@@ -25,5 +26,6 @@ float = float32
 double = float64
 long = int64
 bool = bool_
+newaxis = None                      # tf.newaxis / np.newaxis: x[:, tinynn.newaxis]
 
 __version__ = "0.1.0"

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .layers import Layer
-from .models import Sequential, _mode, _numeric
+from .base_layer import Layer
+from .sequential import Sequential, _mode, _numeric
 from .symbolic import KerasTensor
 
 __all__ = ["Model"]

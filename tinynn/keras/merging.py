@@ -1,7 +1,7 @@
 """Layers that merge several inputs (Keras' ``keras.layers.Add``, ``Concatenate``): the
 residual and branch connections of functional models."""
 from ..creation import cat
-from .layers import Layer
+from .base_layer import Layer
 
 __all__ = ["Add", "Concatenate"]
 

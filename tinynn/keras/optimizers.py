@@ -84,11 +84,14 @@ class Adam(KerasOptimizer):
     """m ← m + (1 - β1)(g - m);  v ← v + (1 - β2)(g² - v);
     p ← p - γ sqrt(1 - β2^t) / (1 - β1^t) · m / (sqrt(v) + ε)."""
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None):
         self._hyper = dict(lr=learning_rate, beta_1=beta_1, beta_2=beta_2, eps=epsilon,
-                           amsgrad=amsgrad)
+                           amsgrad=amsgrad, weight_decay=weight_decay or 0.0)
 
     def update(self, param, grad, state, group):
+        if group["weight_decay"]:               # Keras 3: decoupled, p ← p - γλp before the step
+            param -= group["lr"] * group["weight_decay"] * param
         beta_1, beta_2 = group["beta_1"], group["beta_2"]
         step = state["step"] = state.get("step", 0) + 1
         m = state.setdefault("m", np.zeros_like(param))

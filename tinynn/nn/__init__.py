@@ -15,3 +15,17 @@ from .modules import (  # noqa: F401
     MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 )
 from .parameter import Parameter  # noqa: F401
+
+
+# TensorFlow's tf.nn functions, for the documents' programs under ``import tinynn as tf``
+# (torch.nn has no functions of these names, so nothing a PyTorch script uses is shadowed).
+def relu(features):
+    return functional.relu(features)
+
+
+def softmax(logits, axis=-1):
+    return functional.softmax(logits, axis)
+
+
+def sigmoid(x):
+    return functional.sigmoid(x)
