@@ -14,7 +14,7 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  #
 from .device import device  # noqa: F401
 from . import autograd, cuda, ops, accelerator, backends  # noqa: F401
 from .size import Size  # noqa: F401
-from . import nn, optim, data, models, keras, compress, quantization, performance, utils  # noqa: F401
+from . import nn, optim, data, models, keras, compress, quantization, performance, utils, vision  # noqa: F401
 from .warmup import warm_up  # noqa: F401
 from .keras.tape import GradientTape  # noqa: F401  (tf.GradientTape under import tinynn as tf)
 from .serialization import save, load  # noqa: F401
