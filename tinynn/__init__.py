@@ -12,7 +12,7 @@ from .creation import (  # noqa: F401
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
 from .device import device  # noqa: F401
-from . import autograd, cuda, ops, accelerator, backends  # noqa: F401
+from . import autograd, cuda, ops, accelerator, backends, distributed  # noqa: F401
 from .size import Size  # noqa: F401
 from . import nn, optim, data, models, keras, compress, quantization, performance, utils, vision  # noqa: F401
 from .warmup import warm_up  # noqa: F401

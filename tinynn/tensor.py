@@ -53,7 +53,7 @@ class Tensor(TensorMath):
     """An n-dimensional array that remembers how it was computed."""
 
     __slots__ = ("_array", "_device", "requires_grad", "grad", "_node", "_retains_grad", "name",
-                 "__weakref__")
+                 "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -72,7 +72,7 @@ class Tensor(TensorMath):
         self.grad = None
         self._node = None
         self._retains_grad = False
-        self.name = None
+        self.name = self._grad_hooks = None
 
     @classmethod
     def _wrap(cls, array, device=None, requires_grad=False):
@@ -197,6 +197,13 @@ class Tensor(TensorMath):
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf tensors")
         self.requires_grad = requires_grad
         return self
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` each time backward has finished this leaf's ``.grad`` (PyTorch's
+        name; data-parallel training starts a gradient's allreduce from here)."""
+        hooks = self._grad_hooks = self._grad_hooks or []
+        hooks.append(hook)
+        return _autograd.engine.RemovableHandle(hooks, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` on a non-leaf tensor too (leaves keep it anyway)."""

@@ -79,8 +79,38 @@ def _check_saved_versions(node, output):
             f"wrong. Change it after backward(), or work on a copy (x.clone()).")
 
 
+_callbacks = []
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``): data-parallel training waits there for
+    the gradient allreduces it started during the pass."""
+    _callbacks.append(callback)
+
+
+class RemovableHandle:
+    """What ``register_*_hook`` returns: ``handle.remove()`` takes the hook out again."""
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
 def backward(root, gradient=None, retain_graph: bool = False):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    try:
+        _walk(root, gradient, retain_graph)
+        while _callbacks:
+            _callbacks.pop(0)()
+    finally:
+        _callbacks.clear()
+
+
+def _walk(root, gradient, retain_graph):
     if not root.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
                            "(did you create it under no_grad() or forget requires_grad=True?)")
@@ -93,6 +123,8 @@ def backward(root, gradient=None, retain_graph: bool = False):
         if node is None or tensor._retains_grad:
             tensor._accumulate_grad(grad)
         if node is None:
+            for hook in tensor._grad_hooks or ():
+                hook(tensor)
             continue
         ctx = node.ctx
         if ctx.released:

@@ -1,6 +1,7 @@
 """``tinynn.data``: datasets, batching and the loaders of the documents' data sets."""
 from .dataset import Dataset, TensorDataset, Subset, ConcatDataset, random_split  # noqa: F401
 from .dataloader import DataLoader, default_collate  # noqa: F401
+from .distributed import DistributedSampler  # noqa: F401
 from .sampler import (  # noqa: F401
     Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler, WeightedRandomSampler, BatchSampler,
 )

@@ -6,7 +6,7 @@
     utils/         tools on parameters: prune.py (pruning masks)
     parameter.py   ``Parameter``          init.py   weight initialisation
 """
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .modules import (  # noqa: F401
     Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout, Dropout2d,
     Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d,

@@ -1,0 +1,83 @@
+"""Data-parallel training over MPI: 2 ranks under ``mpiexec`` end with exactly the weights of
+one process trained on the whole batch (float64, to 1e-12), whatever the bucketing, and with
+``no_sync`` gradient accumulation; a rank that dies stops the other."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinynn
+
+sys.path.insert(0, str(Path(__file__).parent))
+import distributed_worker as worker  # noqa: E402
+
+pytest.importorskip("mpi4py", reason="the distributed tests need pip install -e \".[distributed]\"")
+MPIEXEC = shutil.which("mpiexec") or str(Path(sys.executable).parent / "mpiexec")
+WORKER = Path(__file__).parent / "distributed_worker.py"
+
+
+def _launch(scenario, out, ranks=2, timeout=120):
+    return subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, str(WORKER), scenario, str(out)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _one_process(accumulate):
+    """The same training, one process, the whole batch (rank 0's initial weights)."""
+    model = worker.model(seed=0)
+    optimizer = tinynn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(worker.STEPS):
+        optimizer.zero_grad()
+        for micro in range(worker.MICRO_BATCHES if accumulate else 1):
+            x, y = worker.data(step * 10 + micro)
+            tinynn.nn.functional.mse_loss(model(tinynn.tensor(x)), tinynn.tensor(y)).backward()
+        optimizer.step()
+    return {k: v.numpy() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("scenario", ["one-bucket", "small-buckets", "no-sync"])
+def test_two_ranks_end_with_the_weights_of_one_process_on_the_whole_batch(scenario, tmp_path):
+    result = _launch(scenario, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = _one_process(accumulate=scenario == "no-sync")
+    for rank in range(2):
+        state = dict(np.load(tmp_path / f"{scenario}-rank{rank}.npz"))
+        for name, value in expected.items():
+            np.testing.assert_allclose(state[name], value, rtol=1e-12, atol=1e-12, err_msg=f"{name} rank {rank}")
+        sizes, during = state["bucket_sizes"], state["launched_during_backward"]
+        assert during.all()                  # every allreduce started while backward still ran
+        assert (sizes == 1).all() if scenario == "small-buckets" else list(sizes[:1]) == [4]
+
+
+@pytest.mark.parametrize("scenario, message", [("dies", "BAD TERMINATION"),
+                                               ("raises", "rank 1 read a corrupt shard")])
+def test_a_rank_that_dies_or_raises_stops_the_other_instead_of_hanging(scenario, message, tmp_path):
+    result = _launch(scenario, tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_distributed_sampler_shards_are_disjoint_and_cover_the_data():
+    dataset = list(range(11))
+    for shuffle in (False, True):
+        shards = [list(tinynn.data.DistributedSampler(dataset, num_replicas=3, rank=r, shuffle=shuffle, seed=5))
+                  for r in range(3)]
+        assert all(len(s) == 4 for s in shards)                    # ceil(11 / 3), padded as PyTorch
+        assert sorted(set(sum(shards, []))) == dataset
+        assert len(sum(shards, [])) - len(dataset) == 1            # one index repeated to pad
+        dropped = [list(tinynn.data.DistributedSampler(dataset, 3, r, shuffle, 5, drop_last=True)) for r in range(3)]
+        flat = sum(dropped, [])
+        assert len(flat) == len(set(flat)) == 9
+    sampler = tinynn.data.DistributedSampler(dataset, num_replicas=2, rank=0, shuffle=True)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+
+
+def test_collectives_before_init_say_what_to_do():
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        tinynn.distributed.get_rank()
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        tinynn.nn.parallel.DistributedDataParallel(tinynn.nn.Linear(2, 2))
