@@ -81,3 +81,15 @@ def test_collectives_before_init_say_what_to_do():
         tinynn.distributed.get_rank()
     with pytest.raises(RuntimeError, match="init_process_group"):
         tinynn.nn.parallel.DistributedDataParallel(tinynn.nn.Linear(2, 2))
+
+
+def test_tinynn_train_under_mpiexec_trains_data_parallel_and_one_rank_speaks(tmp_path):
+    saved = tmp_path / "mlp.npz"
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "tinynn", "train", "--model", "mlp",
+                             "--epochs", "2", "--quiet", "--save", str(saved)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "data-parallel over 2 MPI ranks" in result.stdout
+    assert result.stdout.count("Test accuracy:") == 1                 # rank 0 only
+    assert float(result.stdout.split("Test accuracy: ")[1].split("%")[0]) >= 85.0
+    assert set(tinynn.load(saved)) == set(tinynn.models.MLP(64, (64, 64), 10).state_dict())

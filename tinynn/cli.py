@@ -108,51 +108,71 @@ def train(args):
     train_x, train_y, test_x, test_y, description = _load_dataset(args.dataset, args.data_dir, args.model)
     classes = int(max(train_y.max(), test_y.max())) + 1
     model = _build_model(args.model, train_x.shape[1], train_x.shape[2], classes).to(args.device)
-    optimizer = _build_optimizer(args.optimizer, model.parameters(), args.lr)
+    rank, ranks = _join_mpi_job()
+    say = print if rank == 0 else (lambda *args, **kwargs: None)   # one rank speaks and saves
+    net = tinynn.nn.parallel.DistributedDataParallel(model) if ranks > 1 else model
+    optimizer = _build_optimizer(args.optimizer, net.parameters(), args.lr)
     # Cosine decay to zero over the run: the last epochs settle instead of oscillating.
     schedule = tinynn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     loss_fn = tinynn.nn.CrossEntropyLoss()
     to_device = (lambda x: x.to(args.device)) if args.device != "cpu" else None
-    train_loader = DataLoader(TensorDataset(train_x, train_y), args.batch_size, shuffle=True,
-                              transform=to_device)
+    train_set = TensorDataset(train_x, train_y)
+    sampler = tinynn.data.DistributedSampler(train_set, ranks, rank, seed=args.seed) if ranks > 1 else None
+    train_loader = DataLoader(train_set, max(1, args.batch_size // ranks), shuffle=sampler is None,
+                              sampler=sampler, transform=to_device)
     test_loader = DataLoader(TensorDataset(test_x, test_y), 256, transform=to_device)
     params = sum(p.numel() for p in model.parameters())
-    print(f"tinynn train: {args.model} ({params:,} parameters) on {description}; "
+    say(f"tinynn train: {args.model} ({params:,} parameters) on {description}; "
           f"{len(train_x)} training / {len(test_x)} test images, {args.optimizer} lr={args.lr} "
           f"(cosine decay), "
-          f"batch {args.batch_size}, {args.epochs} epochs, device {args.device}")
-    _compile_kernels_visibly(model, train_x, train_y, loss_fn, args.device)
+          f"batch {args.batch_size}, {args.epochs} epochs, device {args.device}"
+          + (f", data-parallel over {ranks} MPI ranks" if ranks > 1 else ""))
+    _compile_kernels_visibly(model, train_x, train_y, loss_fn, args.device, say)
     history, step, start = History(), 0, time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        loss, accuracy, step = train_epoch(model, train_loader, loss_fn, optimizer, step,
-                                           f"epoch {epoch}/{args.epochs}", not args.quiet)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        loss, accuracy, step = train_epoch(net, train_loader, loss_fn, optimizer, step,
+                                           f"epoch {epoch}/{args.epochs}", not args.quiet and rank == 0)
         val_loss, val_accuracy = evaluate(model, test_loader, loss_fn)
         schedule.step()
         history.append(loss=loss, accuracy=accuracy, val_loss=val_loss, val_accuracy=val_accuracy)
-        print(f"epoch {epoch}: train loss {loss:.4f}, train accuracy {accuracy:.2%}, "
-              f"test loss {val_loss:.4f}, test accuracy {val_accuracy:.2%}")
+        say(f"epoch {epoch}: train loss {loss:.4f}, train accuracy {accuracy:.2%}, "
+            f"test loss {val_loss:.4f}, test accuracy {val_accuracy:.2%}")
     elapsed = time.perf_counter() - start
-    print(f"Test accuracy: {history.history['val_accuracy'][-1]:.2%} "
-          f"({len(test_x)} held-out images, {elapsed:.1f} s of training)")
-    if args.save:
+    say(f"Test accuracy: {history.history['val_accuracy'][-1]:.2%} "
+        f"({len(test_x)} held-out images, {elapsed:.1f} s of training)")
+    if args.save and rank == 0:
         tinynn.save(model.state_dict(), args.save)
         print(f"Saved the model's state dict to {args.save} (load with tinynn.load)")
-    if args.plot:
+    if args.plot and rank == 0:
         _plot(history.history, args.plot)
         print(f"Saved loss and accuracy curves to {args.plot}")
     return history
 
 
-def _compile_kernels_visibly(model, images, labels, loss_fn, device):
+def _join_mpi_job():
+    """(rank, ranks): under ``mpiexec -n N`` (MPICH's PMI_SIZE, Open MPI's OMPI_COMM_WORLD_SIZE)
+    with N > 1 this process joins the job and trains data-parallel; else (0, 1)."""
+    import os
+    size = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
+    if size == 1:
+        return 0, 1
+    from . import distributed
+    distributed.init_process_group("mpi")
+    return distributed.get_rank(), distributed.get_world_size()
+
+
+def _compile_kernels_visibly(model, images, labels, loss_fn, device, say=print):
     """On a fresh install the first step compiles the kernels: do it before the progress bar,
     with a message, instead of a bar that does not move."""
     import tinynn
     if tinynn.backend.kernels_compiled():
         return
-    print("tinynn train: compiling kernels, first run only ...", flush=True)
+    say("tinynn train: compiling kernels, first run only ...", flush=True)
     seconds = tinynn.warm_up(model, tinynn.tensor(images[:2]).to(device),
                              tinynn.tensor(labels[:2]).to(device), loss_fn)
-    print(f"tinynn train: kernels compiled in {seconds:.1f} s and cached for the next runs", flush=True)
+    say(f"tinynn train: kernels compiled in {seconds:.1f} s and cached for the next runs", flush=True)
 
 
 def compress(args):
