@@ -13,9 +13,11 @@ from tinynn.nn.parallel import DistributedDataParallel
 STEPS, BATCH, MICRO_BATCHES = 4, 8, 3
 
 
-def model(seed):
+def model(seed, batch_norm=False):
     tinynn.manual_seed(seed)
-    return tinynn.nn.Sequential(tinynn.nn.Linear(5, 7), tinynn.nn.Tanh(), tinynn.nn.Linear(7, 3)).double()
+    layers = [tinynn.nn.Linear(5, 7)] + ([tinynn.nn.BatchNorm1d(7)] if batch_norm else []) + \
+        [tinynn.nn.Tanh(), tinynn.nn.Linear(7, 3)]
+    return tinynn.nn.Sequential(*layers).double()
 
 
 def data(step):
@@ -54,7 +56,10 @@ def main(scenario, out):
         dist.all_reduce(tinynn.ones(3))
         return
     bucket_mb = 1e-5 if scenario == "small-buckets" else 25        # one parameter per bucket, or one bucket
-    ddp = DistributedDataParallel(model(seed=rank), bucket_cap_mb=bucket_mb)   # ranks start different
+    net = model(seed=rank, batch_norm=scenario == "sync-bn")                    # ranks start different
+    if scenario == "sync-bn":
+        net = tinynn.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    ddp = DistributedDataParallel(net, bucket_cap_mb=bucket_mb)
     launched = []
     original = ddp._launch
     ddp._launch = lambda bucket: launched.append((ddp._in_backward, len(bucket.params))) or original(bucket)

@@ -24,9 +24,9 @@ def _launch(scenario, out, ranks=2, timeout=120):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def _one_process(accumulate):
+def _one_process(accumulate, batch_norm=False):
     """The same training, one process, the whole batch (rank 0's initial weights)."""
-    model = worker.model(seed=0)
+    model = worker.model(seed=0, batch_norm=batch_norm)
     optimizer = tinynn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     for step in range(worker.STEPS):
         optimizer.zero_grad()
@@ -37,18 +37,21 @@ def _one_process(accumulate):
     return {k: v.numpy() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("scenario", ["one-bucket", "small-buckets", "no-sync"])
+@pytest.mark.parametrize("scenario", ["one-bucket", "small-buckets", "no-sync", "sync-bn"])
 def test_two_ranks_end_with_the_weights_of_one_process_on_the_whole_batch(scenario, tmp_path):
     result = _launch(scenario, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    expected = _one_process(accumulate=scenario == "no-sync")
+    expected = _one_process(accumulate=scenario == "no-sync", batch_norm=scenario == "sync-bn")
     for rank in range(2):
         state = dict(np.load(tmp_path / f"{scenario}-rank{rank}.npz"))
         for name, value in expected.items():
             np.testing.assert_allclose(state[name], value, rtol=1e-12, atol=1e-12, err_msg=f"{name} rank {rank}")
         sizes, during = state["bucket_sizes"], state["launched_during_backward"]
         assert during.all()                  # every allreduce started while backward still ran
-        assert (sizes == 1).all() if scenario == "small-buckets" else list(sizes[:1]) == [4]
+        if scenario == "small-buckets":
+            assert (sizes == 1).all()                 # one parameter per bucket
+        else:
+            assert len(sizes) == worker.STEPS         # one bucket, one allreduce per synced backward
 
 
 @pytest.mark.parametrize("scenario, message", [("dies", "BAD TERMINATION"),

@@ -72,7 +72,7 @@ def running_average_factor(momentum, num_batches_tracked):
     return 1.0 / float(num_batches_tracked._array) if momentum is None else momentum
 
 
-def _update_running(running, batch, momentum):
+def update_running(running, batch, momentum):
     running._array *= 1 - momentum
     running._array += momentum * batch
     bump(running._array)
@@ -92,8 +92,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running = None if training else (running_mean._array, running_var._array)
     out, mean, var = BatchNorm.apply(input, weight, bias, running=running, eps=eps)
     if training and running_mean is not None:
-        _update_running(running_mean, mean._array, momentum)
+        update_running(running_mean, mean._array, momentum)
     if training and running_var is not None:
         correction = count / (count - 1) if unbiased_running_var else 1.0
-        _update_running(running_var, var._array * correction, momentum)
+        update_running(running_var, var._array * correction, momentum)
     return out

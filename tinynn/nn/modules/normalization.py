@@ -1,4 +1,4 @@
-"""Batch normalisation layers: ``BatchNorm1d`` and ``BatchNorm2d``.
+"""Batch normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``SyncBatchNorm``.
 
 The layer owns the running statistics; ``F.batch_norm`` (``nn/functional/normalization.py``)
 normalises and updates them.
@@ -7,12 +7,14 @@ import numpy as np
 
 from ...tensor import Tensor
 from .. import functional as F
-from ..functional.normalization import running_average_factor
+from ... import distributed as dist
+from ..functional.normalization import running_average_factor, update_running
+from ..functional.sync_batch_norm import SyncBatchNormFunction
 from ..parameter import Parameter
 from .module import Module
 from .utils import check_sizes
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "SyncBatchNorm"]
 
 
 class _BatchNorm(Module):
@@ -77,3 +79,39 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm over the global batch of a data-parallel job (``functional/sync_batch_norm.py``);
+    outside one, or in evaluation mode, it is an ordinary batch norm."""
+
+    expected_dims = (2, 3, 4, 5)
+
+    def forward(self, x):
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        y, mean, var, count = SyncBatchNormFunction.apply(x, self.weight, self.bias, eps=self.eps)
+        if self.track_running_stats:
+            factor = running_average_factor(self.momentum, self.num_batches_tracked)
+            count = float(count.item())
+            update_running(self.running_mean, mean._array, factor)
+            update_running(self.running_var, var._array * (count / (count - 1)), factor)
+        return y
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with every BatchNorm layer replaced by a SyncBatchNorm that shares its
+        parameters and buffers (PyTorch's name and behaviour)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats)
+            for name in ("weight", "bias"):
+                if getattr(module, name) is not None:
+                    setattr(converted, name, getattr(module, name))
+            for name, buffer in module._buffers.items():
+                converted.register_buffer(name, buffer)
+            converted.training = module.training
+            return converted
+        for name, child in list(module.named_children()):
+            setattr(module, name, cls.convert_sync_batchnorm(child))
+        return module
