@@ -168,3 +168,31 @@ def test_warm_up_leaves_model_gradients_statistics_and_random_state_alone():
     assert all(p.grad is None for p in model.parameters())
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), before[name], err_msg=name)
+
+
+def test_a_checkpointed_run_resumes_where_it_stopped(tmp_path, capsys, monkeypatch):
+    """A run killed during epoch 3, started again with the same command, resumes after epoch 2
+    (the last checkpoint, written atomically) and finishes the remaining epochs."""
+    import tinynn.training
+    checkpoint = tmp_path / "run.npz"
+    argv = ["train", "--quiet", "--model", "mlp", "--seed", "1", "--epochs", "4", "--checkpoint", str(checkpoint)]
+    real_epoch, calls = tinynn.training.train_epoch, []
+
+    def crash_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return real_epoch(*args, **kwargs)
+    monkeypatch.setattr(tinynn.training, "train_epoch", crash_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    state = tinynn.load(checkpoint)
+    assert int(state["epoch"]) == 2 and len(state["history"]["val_accuracy"]) == 2
+    monkeypatch.setattr(tinynn.training, "train_epoch", real_epoch)
+    capsys.readouterr()
+    main(argv)
+    resumed = capsys.readouterr().out
+    assert "resuming from" in resumed and "after epoch 2" in resumed
+    assert "epoch 2:" not in resumed and "epoch 3:" in resumed and "epoch 4:" in resumed
+    assert int(tinynn.load(checkpoint)["epoch"]) == 4
+    assert float(resumed.split("Test accuracy: ")[1].split("%")[0]) >= 90.0

@@ -96,3 +96,29 @@ def test_tinynn_train_under_mpiexec_trains_data_parallel_and_one_rank_speaks(tmp
     assert result.stdout.count("Test accuracy:") == 1                 # rank 0 only
     assert float(result.stdout.split("Test accuracy: ")[1].split("%")[0]) >= 85.0
     assert set(tinynn.load(saved)) == set(tinynn.models.MLP(64, (64, 64), 10).state_dict())
+
+
+KERAS_FIT = """
+import json, sys
+import numpy as np, tinynn as tf
+keras = tf.keras
+rng = np.random.default_rng(0)
+x = rng.standard_normal((256, 6)).astype("float32"); y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+tf.manual_seed(int(__import__("os").environ.get("PMI_RANK", "0")))       # the ranks start different
+model = keras.Sequential([keras.layers.Dense(16, activation="relu", input_shape=(6,)), keras.layers.Dense(2)])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+history = model.fit(x, y, epochs=3, batch_size=32, verbose=1, validation_split=0.25,
+                    callbacks=[keras.callbacks.EarlyStopping(monitor="loss", patience=1)])
+print("RESULT", json.dumps({"loss": history.history["loss"], "weights": float(model.get_weights()[0].sum())}))
+"""
+
+
+def test_keras_fit_under_mpiexec_trains_data_parallel(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(KERAS_FIT)
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = [line.split("RESULT ", 1)[1] for line in result.stdout.splitlines() if line.startswith("RESULT")]
+    assert len(results) == 2 and results[0] == results[1]          # same logs, same weights on both ranks
+    assert result.stdout.count("Epoch 1/3") == 1                    # only rank 0 reports

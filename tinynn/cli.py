@@ -108,7 +108,7 @@ def train(args):
     train_x, train_y, test_x, test_y, description = _load_dataset(args.dataset, args.data_dir, args.model)
     classes = int(max(train_y.max(), test_y.max())) + 1
     model = _build_model(args.model, train_x.shape[1], train_x.shape[2], classes).to(args.device)
-    rank, ranks = _join_mpi_job()
+    rank, ranks = tinynn.distributed.join_mpi_job()
     say = print if rank == 0 else (lambda *args, **kwargs: None)   # one rank speaks and saves
     net = tinynn.nn.parallel.DistributedDataParallel(model) if ranks > 1 else model
     optimizer = _build_optimizer(args.optimizer, net.parameters(), args.lr)
@@ -129,7 +129,8 @@ def train(args):
           + (f", data-parallel over {ranks} MPI ranks" if ranks > 1 else ""))
     _compile_kernels_visibly(model, train_x, train_y, loss_fn, args.device, say)
     history, step, start = History(), 0, time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
+    done = _resume(args.checkpoint, model, optimizer, schedule, history, say)
+    for epoch in range(done + 1, args.epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
         loss, accuracy, step = train_epoch(net, train_loader, loss_fn, optimizer, step,
@@ -139,6 +140,10 @@ def train(args):
         history.append(loss=loss, accuracy=accuracy, val_loss=val_loss, val_accuracy=val_accuracy)
         say(f"epoch {epoch}: train loss {loss:.4f}, train accuracy {accuracy:.2%}, "
             f"test loss {val_loss:.4f}, test accuracy {val_accuracy:.2%}")
+        if args.checkpoint and rank == 0:      # atomic: a crash keeps the previous epoch's file
+            tinynn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                         "schedule": schedule.state_dict(),
+                         "history": {k: np.asarray(v) for k, v in history.history.items()}}, args.checkpoint)
     elapsed = time.perf_counter() - start
     say(f"Test accuracy: {history.history['val_accuracy'][-1]:.2%} "
         f"({len(test_x)} held-out images, {elapsed:.1f} s of training)")
@@ -151,16 +156,20 @@ def train(args):
     return history
 
 
-def _join_mpi_job():
-    """(rank, ranks): under ``mpiexec -n N`` (MPICH's PMI_SIZE, Open MPI's OMPI_COMM_WORLD_SIZE)
-    with N > 1 this process joins the job and trains data-parallel; else (0, 1)."""
+def _resume(path, model, optimizer, schedule, history, say):
+    """The number of epochs a checkpoint at ``path`` already holds (0 without one), with the
+    model, optimiser, schedule and history put back as they were after that epoch."""
     import os
-    size = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
-    if size == 1:
-        return 0, 1
-    from . import distributed
-    distributed.init_process_group("mpi")
-    return distributed.get_rank(), distributed.get_world_size()
+    import tinynn
+    if not path or not os.path.exists(path):
+        return 0
+    state = tinynn.load(path)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    history.history = {k: [float(v) for v in np.asarray(values)] for k, values in state["history"].items()}
+    say(f"tinynn train: resuming from {path} after epoch {int(state['epoch'])}")
+    return int(state["epoch"])
 
 
 def _compile_kernels_visibly(model, images, labels, loss_fn, device, say=print):
@@ -263,6 +272,9 @@ def _parser():
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--save", default=None, help="write the trained state dict to this .npz")
     run.add_argument("--plot", default=None, help="write loss/accuracy curves to this PNG")
+    run.add_argument("--checkpoint", default=None,
+                     help="after every epoch, save model, optimiser and schedule here (atomically); "
+                          "if the file exists, resume from it")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     bench = commands.add_parser("bench", help="time tinynn against PyTorch (benchmarks/ in the "
                                 "source checkout; needs torch)")
@@ -301,7 +313,7 @@ def _check_train_arguments(parser, args):
         parser.error(f"--lr must be a positive number, got {args.lr}")
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         parser.error(f"--data-dir {args.data_dir} is not a folder")
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
+    for flag, path in (("--save", args.save), ("--plot", args.plot), ("--checkpoint", args.checkpoint)):
         try:
             if path is not None:
                 check_writable(path, flag)

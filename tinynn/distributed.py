@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["ReduceOp", "init_process_group", "is_initialized", "get_rank", "get_world_size", "barrier",
+__all__ = ["ReduceOp", "init_process_group", "join_mpi_job", "is_initialized", "get_rank", "get_world_size", "barrier",
            "all_reduce", "broadcast", "all_gather", "destroy_process_group", "is_available"]
 
 
@@ -59,6 +59,19 @@ def _abort_on_uncaught(previous, comm):
         sys.stderr.flush()
         comm.Abort(1)
     return hook
+
+
+def join_mpi_job():
+    """(rank, ranks): a process started by ``mpiexec -n N`` with N > 1 (MPICH's PMI_SIZE, Open
+    MPI's OMPI_COMM_WORLD_SIZE) joins the job; any other process gets (0, 1).  ``tinynn train``
+    and Keras' ``fit`` call it, so the same command trains data-parallel under mpiexec."""
+    import os
+    size = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or 1)
+    if size == 1:
+        return 0, 1
+    if not is_initialized():
+        init_process_group("mpi")
+    return get_rank(), get_world_size()
 
 
 def is_initialized() -> bool:

@@ -6,9 +6,10 @@ import re
 
 import numpy as np
 
-from .. import nn
+from .. import distributed, nn
+from ..nn.parallel import DistributedDataParallel
 from ..autograd import no_grad
-from ..data import DataLoader, TensorDataset
+from ..data import DataLoader, DistributedSampler, TensorDataset
 from ..serialization import load, save
 from ..tensor import Tensor
 from ..training import check_finite_loss, count_correct, train_epoch
@@ -152,19 +153,28 @@ class Sequential(nn.Module):
             cut = int(len(x) * (1 - validation_split))     # Keras takes the last part, unshuffled
             x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
         optimizers_module.bind(self.optimizer, self.trainable_variables)
+        rank, ranks = distributed.join_mpi_job()          # under mpiexec -n N: data-parallel
+        net, verbose = (self._data_parallel(), verbose if rank == 0 else 0) if ranks > 1 else (self, verbose)
         history = callbacks_module.History()
         hooks = [history] + list(callbacks or [])
         for hook in hooks:
             hook.set_model(self)
             hook.on_train_begin()
-        loader = DataLoader(TensorDataset(x, y), batch_size, shuffle=shuffle)
+        dataset = TensorDataset(x, y)
+        sampler = DistributedSampler(dataset, ranks, rank, shuffle=shuffle) if ranks > 1 else None
+        loader = DataLoader(dataset, max(1, batch_size // ranks), shuffle=shuffle and sampler is None,
+                            sampler=sampler)
         self.stop_training, step = False, 0
         for epoch in range(epochs):
             for hook in hooks:
                 hook.on_epoch_begin(epoch)
+            if sampler is not None:
+                sampler.set_epoch(epoch)
             loss, accuracy, step = train_epoch(
-                self, loader, self._training_loss, self.optimizer, step, f"Epoch {epoch + 1}/{epochs}",
+                net, loader, self._training_loss, self.optimizer, step, f"Epoch {epoch + 1}/{epochs}",
                 verbose > 0, after_step=lambda done: [hook.on_train_batch_end(done - 1) for hook in hooks])
+            if ranks > 1:                 # every rank logs (and early-stops on) the mean over ranks
+                loss, accuracy = _mean_over_ranks(loss, accuracy)
             logs = {"loss": loss}
             if "accuracy" in self.metrics_names:
                 logs["accuracy"] = accuracy
@@ -182,6 +192,13 @@ class Sequential(nn.Module):
             hook.on_train_end()
         self.eval()                          # a Keras model called after fit() runs in inference mode
         return history
+
+    def _data_parallel(self):
+        """This model wrapped once in DistributedDataParallel (kept outside the module tree,
+        which would otherwise contain itself)."""
+        if getattr(self, "_ddp", None) is None:
+            object.__setattr__(self, "_ddp", DistributedDataParallel(self))
+        return self._ddp
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=1, return_dict=False):
         x, y = self._check_data(x, y, "evaluate")
@@ -272,6 +289,12 @@ class Sequential(nn.Module):
         if not self.built and shape is not None:
             self.build(tuple(np.asarray(shape)))
         self.load_state_dict(state)
+
+
+def _mean_over_ranks(*values):
+    totals = np.array(values, dtype=np.float64)
+    distributed.all_reduce(totals, op=distributed.ReduceOp.AVG)
+    return tuple(float(v) for v in totals)
 
 
 @contextlib.contextmanager
