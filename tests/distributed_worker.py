@@ -60,13 +60,15 @@ def main(scenario, out):
     if scenario == "sync-bn":
         net = tinynn.nn.SyncBatchNorm.convert_sync_batchnorm(net)
     ddp = DistributedDataParallel(net, bucket_cap_mb=bucket_mb)
-    launched = []
+    launched, position = [], {id(p): i for i, p in enumerate(ddp.parameters())}
     original = ddp._launch
-    ddp._launch = lambda bucket: launched.append((ddp._in_backward, len(bucket.params))) or original(bucket)
+    ddp._launch = lambda bucket: launched.append(
+        (ddp._in_backward, len(bucket.params), position[id(bucket.params[0])])) or original(bucket)
     train(ddp, rank, size, accumulate=scenario == "no-sync")
     state = {k: v.numpy() for k, v in ddp.module.state_dict().items()}
-    state["launched_during_backward"] = np.array([during for during, _ in launched])
-    state["bucket_sizes"] = np.array([n for _, n in launched])
+    state["launched_during_backward"] = np.array([during for during, _, _ in launched])
+    state["bucket_sizes"] = np.array([n for _, n, _ in launched])
+    state["first_parameter_of_bucket"] = np.array([first for _, _, first in launched])
     np.savez(f"{out}/{scenario}-rank{rank}.npz", **state)
     gathered = [tinynn.zeros(1) for _ in range(size)]
     dist.all_gather(gathered, tinynn.tensor([float(rank)]))

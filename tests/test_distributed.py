@@ -49,7 +49,9 @@ def test_two_ranks_end_with_the_weights_of_one_process_on_the_whole_batch(scenar
         sizes, during = state["bucket_sizes"], state["launched_during_backward"]
         assert during.all()                  # every allreduce started while backward still ran
         if scenario == "small-buckets":
-            assert (sizes == 1).all()                 # one parameter per bucket
+            assert (sizes == 1).all()                 # one parameter per bucket, launched as its
+            order = state["first_parameter_of_bucket"].reshape(worker.STEPS, -1)   # gradient is done:
+            assert (order == np.arange(order.shape[1])[::-1]).all()                # last layer first
         else:
             assert len(sizes) == worker.STEPS         # one bucket, one allreduce per synced backward
 
