@@ -25,7 +25,12 @@ def unbroadcast(grad, shape):
 
 
 def topological_order(root):
-    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs."""
+    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
+
+    A node's first input is explored first, so its later inputs — a layer's own weight and
+    bias, beside the activation coming from below — end up just before the node: walked in
+    reverse, the last layer's parameters get their final gradient first, which is when
+    data-parallel training can start averaging them (``nn/parallel.py``)."""
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -38,7 +43,7 @@ def topological_order(root):
         visited.add(id(tensor))
         stack.append((tensor, True))
         if tensor._node is not None:
-            stack.extend((t, False) for t in tensor._node.inputs
+            stack.extend((t, False) for t in reversed(tensor._node.inputs)
                          if t is not None and t.requires_grad and id(t) not in visited)
     return order
 
