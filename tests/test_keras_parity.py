@@ -140,3 +140,63 @@ def test_tensorflow_spellings_under_import_tinynn_as_tf():
         w = tf.tensor([3.0], requires_grad=True)
         loss = (w * w).sum()
     assert tape.gradient(loss, [w])[0].numpy().tolist() == [6.0]
+
+
+SCHEDULES = {   # name: (schedule, steps, Keras 3.15.1's learning rates)
+    "exp": (lambda s: s.ExponentialDecay(0.1, 10, 0.5), [0, 5, 10, 25],
+            [0.10000000149011612, 0.0707106813788414, 0.05000000074505806, 0.01767767034471035]),
+    "exp_stair": (lambda s: s.ExponentialDecay(0.1, 10, 0.5, staircase=True), [0, 5, 10, 25],
+                  [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]),
+    "inv": (lambda s: s.InverseTimeDecay(0.1, 10, 0.5), [0, 5, 25],
+            [0.10000000149011612, 0.07999999821186066, 0.04444444552063942]),
+    "piece": (lambda s: s.PiecewiseConstantDecay([3, 6], [1.0, 0.5, 0.1]), [0, 3, 4, 6, 7],
+              [1.0, 1.0, 0.5, 0.5, 0.10000000149011612]),
+    "cos": (lambda s: s.CosineDecay(0.1, 10, alpha=0.1), [0, 5, 10, 20],
+            [0.10000000149011612, 0.05499999597668648, 0.010000000707805157, 0.010000000707805157]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_learning_rate_schedules_match_keras(name):
+    make, steps, expected = SCHEDULES[name]
+    schedule = make(keras.optimizers.schedules)
+    np.testing.assert_allclose([schedule(step) for step in steps], expected, rtol=1e-6)
+
+
+def test_an_optimizer_follows_its_schedule_step_by_step():
+    w = tf.tensor([1.0], requires_grad=True)
+    optimizer = keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
+    for _ in range(3):
+        optimizer.apply_gradients([(tf.tensor([1.0]), w)])
+    assert optimizer.iterations == 3
+    np.testing.assert_allclose(w.detach().numpy(), [1 - 0.1 * (1 + 0.5 ** 0.1 + 0.5 ** 0.2)], rtol=1e-6)
+
+
+def test_streaming_metrics_match_keras():
+    accuracy = keras.metrics.SparseCategoricalAccuracy()
+    accuracy.update_state([1, 0, 2], [[0.1, 0.9, 0], [0.2, 0.8, 0], [0, 0.1, 0.9]])
+    accuracy.update_state([0], [[0.7, 0.2, 0.1]], sample_weight=[2.0])
+    mean = keras.metrics.Mean()
+    mean.update_state([1.0, 2.0, 3.0])
+    mean.update_state([10.0], sample_weight=[2.0])
+    assert accuracy.result().item() == pytest.approx(0.800000011920929, rel=1e-6)
+    assert mean.result().item() == pytest.approx(5.199999809265137, rel=1e-6)
+    mean.reset_state()
+    assert mean.result().item() == 0.0
+
+
+def test_tf_data_pipelines_and_nested_sequentials_run_under_import_tinynn_as_tf():
+    x = np.random.default_rng(8).standard_normal((40, 5)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(40).batch(16)
+    assert len(dataset) == 3 and sorted(np.concatenate([b[1].numpy() for b in dataset])) == sorted(y)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(5,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(dataset, epochs=2, verbose=0, validation_data=dataset)
+    assert set(history.history) == {"loss", "val_loss"}
+    assert model.evaluate(dataset, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    probabilities = keras.Sequential([model, keras.layers.Softmax()])          # shares model's layers
+    np.testing.assert_allclose(probabilities.predict(x), tf.nn.softmax(tf.tensor(model.predict(x))).numpy(),
+                               rtol=1e-6)
+    doubled = [b.numpy().tolist() for b in tf.data.Dataset.from_tensor_slices(np.arange(5)).map(lambda v: v * 2).batch(2)]
+    assert doubled == [[0, 2], [4, 6], [8]]

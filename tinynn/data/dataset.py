@@ -10,6 +10,13 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"
 
 
 class Dataset:
+    @staticmethod
+    def from_tensor_slices(tensors):
+        """TensorFlow's ``tf.data.Dataset.from_tensor_slices`` (``pipeline.py``), for the
+        documents' TensorFlow code under ``import tinynn as tf``."""
+        from .pipeline import TensorSlices
+        return TensorSlices.from_tensor_slices(tensors)
+
     def __getitem__(self, index):
         raise NotImplementedError
 

@@ -10,7 +10,7 @@
     model.fit(x_train, y_train, epochs=3)
 """
 from . import (  # noqa: F401
-    activations, callbacks, datasets, layers, losses, models, optimizers, pruning, regularizers, utils,
+    activations, callbacks, datasets, layers, losses, metrics, models, optimizers, pruning, regularizers, utils,
 )
 from .functional import Model  # noqa: F401
 from .models import Sequential, load_model  # noqa: F401

@@ -10,10 +10,22 @@ import math
 import numpy as np
 
 from ..optim.optimizer import Optimizer
+from . import schedules  # noqa: F401  (keras.optimizers.schedules)
 
 
 class KerasOptimizer(Optimizer):
-    """``learning_rate`` is Keras' name for the group's ``lr``."""
+    """``learning_rate`` is Keras' name for the group's ``lr``; it may be a schedule
+    (``schedules.py``), evaluated at ``iterations``, the number of steps taken so far."""
+
+    iterations = 0
+    schedule = None
+
+    def step(self, closure=None):
+        if self.schedule is not None:
+            for group in self.param_groups:
+                group["lr"] = float(self.schedule(self.iterations))
+        self.iterations += 1
+        return super().step(closure)
 
     @property
     def learning_rate(self):
@@ -135,6 +147,9 @@ def bind(optimizer, params):
     """Attach a Keras optimiser (created without parameters, as in Keras) to ``params``;
     a no-op when it already drives exactly these, so its state survives repeated fits."""
     params = list(params)
+    if callable(optimizer._hyper["lr"]):                 # learning_rate=schedules.CosineDecay(...)
+        optimizer.schedule = optimizer._hyper["lr"]
+        optimizer._hyper["lr"] = float(optimizer.schedule(0))
     if not params:                     # a model with nothing to train: Keras fits it anyway
         optimizer.param_groups, optimizer.state = [], {}
         return optimizer

@@ -10,6 +10,7 @@ from .. import distributed, nn
 from ..nn.parallel import DistributedDataParallel
 from ..autograd import no_grad
 from ..data import DataLoader, DistributedSampler, TensorDataset
+from ..data.pipeline import TensorSlices
 from ..serialization import load, save
 from ..tensor import Tensor
 from ..training import check_finite_loss, count_correct, train_epoch
@@ -39,6 +40,12 @@ class Sequential(nn.Module):
     def add(self, layer):
         if isinstance(layer, KerasTensor) and layer.layer is None:      # Sequential([keras.Input(...), ...])
             layer = InputLayer(shape=layer.keras_shape)
+        if type(layer) is Sequential:          # a nested Sequential: its layers, shared (same weights)
+            if not len(self.stack) and layer.input_spec is not None:
+                self.input_spec = tuple(layer.input_spec)
+            for inner in layer.stack:
+                self.add(inner)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a tinynn.keras layer, got {type(layer).__name__}")
         if isinstance(layer, InputLayer):
@@ -146,6 +153,10 @@ class Sequential(nn.Module):
 
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True):
+        if isinstance(x, TensorSlices):          # fit(tf.data.Dataset...batch(n)): its batches
+            (x, y), batch_size, shuffle = _materialise(x), x.batch_size or batch_size, x.shuffled
+        if isinstance(validation_data, TensorSlices):
+            validation_data = _materialise(validation_data)
         x, y = self._check_data(x, y, "fit")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: expected validation_split in [0, 1), got {validation_split}")
@@ -201,6 +212,8 @@ class Sequential(nn.Module):
         return self._ddp
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=1, return_dict=False):
+        if isinstance(x, TensorSlices):
+            (x, y), batch_size = _materialise(x), x.batch_size or batch_size
         x, y = self._check_data(x, y, "evaluate")
         self.eval()
         total, correct = 0.0, 0
@@ -289,6 +302,16 @@ class Sequential(nn.Module):
         if not self.built and shape is not None:
             self.build(tuple(np.asarray(shape)))
         self.load_state_dict(state)
+
+
+def _materialise(dataset):
+    """(x, y) arrays from a tf.data-style dataset of (x, y) elements, its maps applied."""
+    batches = [element for element in dataset._with(shuffled=False)]
+    if not batches or not isinstance(batches[0], tuple) or len(batches[0]) != 2:
+        raise ValueError("fit: expected a dataset of (x, y) elements, e.g. "
+                         "Dataset.from_tensor_slices((x, y)).batch(32)")
+    stack = np.concatenate if dataset.batch_size else np.stack
+    return tuple(stack([np.asarray(b[i].detach().numpy()) for b in batches]) for i in range(2))
 
 
 def _mean_over_ranks(*values):
