@@ -5,13 +5,13 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
     convolution      plan.py chooses; conv.py runs it with the primitives below
     pooling          pool.py
     batch norm       batchnorm.py
-    ReLU, erf        elementwise.py
+    ReLU, clip, erf  elementwise.py
     sparse, int8     sparse.py (CSR × dense), quantized.py (uint8 × int8 → int32)
 """
 from . import conv, depthwise, im2col, plan, winograd
 from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
-from .elementwise import erf, relu, relu_backward  # noqa: F401
+from .elementwise import clip_backward, erf, relu, relu_backward  # noqa: F401
 from .quantized import int8_conv2d, int8_matmul, quantized_linear  # noqa: F401
 from .sparse import csr_linear  # noqa: F401
 from .pool import (  # noqa: F401

@@ -36,7 +36,16 @@ def _relu_backward_impl(grad, y, out):
         out[i] = grad[i] * (one if y[i] > zero else zero)
 
 
+def _clip_backward_impl(grad, x, low, high, inclusive, out):
+    """out[i] = grad[i] where low ≤ x[i] ≤ high (strictly, unless ``inclusive``), else 0."""
+    zero = grad.dtype.type(0)
+    for i in prange(grad.shape[0]):
+        inside = (low <= x[i] <= high) if inclusive else (low < x[i] < high)
+        out[i] = grad[i] if inside else zero
+
+
 _relu = njit(parallel=True, cache=True)(_relu_impl)
+_clip_backward = njit(parallel=True, cache=True)(_clip_backward_impl)
 _relu_backward = njit(parallel=True, cache=True)(_relu_backward_impl)
 
 
@@ -54,6 +63,20 @@ def relu(x):
     y = workspace.empty(x.shape, x.dtype)
     _relu(np.ascontiguousarray(x).reshape(-1), y.reshape(-1))
     return y
+
+
+def clip_backward(grad, x, low, high, inclusive):
+    """grad · [low ≤ x ≤ high], one pass (NumPy's formula needed five: ReLU6's backward took
+    110 ms of a MobileNetV2 step against PyTorch's 24 ms)."""
+    if not _parallel_pays(x) or grad.shape != x.shape:
+        inside = (x >= (-np.inf if low is None else low)) & (x <= (np.inf if high is None else high)) \
+            if inclusive else (x > (-np.inf if low is None else low)) & (x < (np.inf if high is None else high))
+        return grad * inside
+    out = workspace.empty(x.shape, grad.dtype)
+    _clip_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(x).reshape(-1),
+                   -np.inf if low is None else float(low), np.inf if high is None else float(high),
+                   bool(inclusive), out.reshape(-1))
+    return out
 
 
 def relu_backward(grad, y):

@@ -295,3 +295,14 @@ def test_workspace_lets_go_of_free_buffers_past_its_limit(monkeypatch):
     workspace.empty((2 * workspace.MIN_BYTES,), np.uint8)      # freed at once
     workspace.empty((2 * workspace.MIN_BYTES + 8,), np.uint8)  # over the limit: the free one goes
     assert workspace._held[0] == 3 * workspace.MIN_BYTES + 8 and kept.base is not None
+
+
+@given(st.sampled_from([(3, 4), (4, 128, 130)]), st.sampled_from([(None, 0.5), (-0.25, None), (0.0, 6.0)]),
+       st.booleans(), st.sampled_from([np.float32, np.float64]))
+def test_clip_backward_kernel_equals_reference(shape, bounds, inclusive, dtype):
+    """The one-pass kernel (arrays of 2^16 elements and more) and NumPy's formula (smaller)."""
+    rng = np.random.default_rng(0)
+    x = rng.choice(np.array([-0.25, 0.0, 0.5, 6.0, 1.0, -3.0, 7.0], dtype), size=shape)   # the edges too
+    grad = rng.standard_normal(shape).astype(dtype)
+    mine = cpu_backend.clip_backward(grad, x, *bounds, inclusive)
+    np.testing.assert_array_equal(mine, reference.clip_backward(grad, x, *bounds, inclusive))

@@ -107,13 +107,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
-        above, below = (np.greater_equal, np.less_equal) if ctx.inclusive else (np.greater, np.less)
-        inside = np.ones_like(x, dtype=bool)
-        if ctx.low is not None:
-            inside &= above(x, ctx.low)
-        if ctx.high is not None:
-            inside &= below(x, ctx.high)
-        return grad * inside
+        return ctx.backend.clip_backward(grad, x, ctx.low, ctx.high, ctx.inclusive)
 
 
 class ReLU(Function):
