@@ -200,3 +200,18 @@ def test_tf_data_pipelines_and_nested_sequentials_run_under_import_tinynn_as_tf(
                                rtol=1e-6)
     doubled = [b.numpy().tolist() for b in tf.data.Dataset.from_tensor_slices(np.arange(5)).map(lambda v: v * 2).batch(2)]
     assert doubled == [[0, 2], [4, 6], [8]]
+
+
+DEPTHWISE_SHAPES = [(3, 3, 3, 2), (6,), (3, 3, 6, 1), (1, 1, 6, 4), (4,), (36, 2), (2,)]
+DEPTHWISE_PREDICTIONS = [[-50.582462310791016, 61.560508728027344], [30.656038284301758, 56.83123779296875]]
+
+
+def test_depthwise_and_separable_convolutions_match_keras():
+    model = keras.Sequential([keras.Input((5, 5, 3)), keras.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+                              keras.layers.SeparableConv2D(4, 3, activation="relu"), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    assert [w.shape for w in model.get_weights()] == DEPTHWISE_SHAPES
+    rng = np.random.default_rng(9)
+    model.set_weights([rng.standard_normal(shape).astype("float32") for shape in DEPTHWISE_SHAPES])
+    images = np.random.default_rng(10).standard_normal((2, 5, 5, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(images), DEPTHWISE_PREDICTIONS, rtol=1e-5, atol=1e-4)

@@ -82,47 +82,56 @@ class Layer(nn.Module):
     def get_weights(self):
         """This layer's arrays in Keras' order and layouts: Dense kernels (in, out), Conv2D
         kernels (height, width, in, out), BatchNormalization [γ, β, moving mean, variance]."""
-        return [_to_keras(self.inner, name, value.detach().numpy().copy())
-                for name, value in self._keras_state()]
+        return [_to_keras(module, name, value.detach().numpy().copy())
+                for module, name, value in self._keras_state()]
 
     def set_weights(self, weights):
         state = self._keras_state()
         if len(weights) != len(state):
             raise ValueError(f"{type(self).__name__}.set_weights: expected {len(state)} arrays, got "
                              f"{len(weights)}")
-        for (name, target), array in zip(state, weights):
-            array = _from_keras(self.inner, name, np.asarray(array))
+        for (module, name, target), array in zip(state, weights):
+            array = _from_keras(module, name, np.asarray(array))
             if array.shape != tuple(target.shape):
                 raise ValueError(f"{type(self).__name__}.set_weights: {name} expects shape "
-                                 f"{_to_keras(self.inner, name, np.empty(target.shape)).shape} "
+                                 f"{_to_keras(module, name, np.empty(target.shape)).shape} "
                                  f"(Keras' layout), got {np.shape(array)}")
             target.data = array.astype(target.dtype)
 
     @property
     def weights(self):
-        return [value for _, value in self._keras_state()]
+        return [value for _, _, value in self._keras_state()]
 
     def _keras_state(self):
-        """(name, tensor) of the weights Keras would list: a frozen γ or β (scale=False,
-        center=False) and PyTorch's batch counter are not among them."""
-        inner = getattr(self, "inner", None)
-        if inner is None:
-            return []
-        entries = list(inner.named_parameters()) + list(inner.named_buffers())
-        return [(name, value) for name, value in entries
-                if name != "num_batches_tracked" and not (name in ("weight", "bias") and
-                                                          not value.requires_grad)]
+        """(module, name, tensor) of the weights Keras would list, in its order: a frozen γ or
+        β (scale=False, center=False) and PyTorch's batch counter are not among them."""
+        return _weights_of(getattr(self, "inner", None))
 
     def non_trainable_count(self):
         return sum(b.numel() for name, b in self.named_buffers() if "running" in name)
 
 
+def _weights_of(module):
+    if module is None:
+        return []
+    entries = list(module.named_parameters()) + list(module.named_buffers())
+    return [(module, name, value) for name, value in entries
+            if name != "num_batches_tracked" and not (name in ("weight", "bias") and not value.requires_grad)]
+
+
+def _depthwise(module):
+    return isinstance(module, nn.Conv2d) and module.groups == module.in_channels > 1
+
+
 def _to_keras(module, name, array):
-    """PyTorch's layout → Keras': (out, in) → (in, out); (out, in, h, w) → (h, w, in, out)."""
+    """PyTorch's layout → Keras': (out, in) → (in, out); (out, in, h, w) → (h, w, in, out);
+    a depthwise (C·m, 1, h, w) → (h, w, C, m)."""
     if name != "weight":
         return array
     if isinstance(module, nn.Linear):
         return array.T
+    if _depthwise(module):
+        return array.reshape(module.in_channels, -1, *array.shape[2:]).transpose(2, 3, 0, 1)
     if isinstance(module, nn.Conv2d):
         return array.transpose(2, 3, 1, 0)
     return array
@@ -131,6 +140,8 @@ def _to_keras(module, name, array):
 def _from_keras(module, name, array):
     if name == "weight" and isinstance(module, nn.Linear):
         return array.T
+    if name == "weight" and _depthwise(module) and array.ndim == 4:
+        return array.transpose(2, 3, 0, 1).reshape(-1, 1, *array.shape[:2])
     if name == "weight" and isinstance(module, nn.Conv2d):
         return array.transpose(3, 2, 0, 1)
     return array

@@ -15,7 +15,7 @@ import numpy as np
 from .. import nn
 from ..nn import functional as F
 from ..nn.modules.utils import output_size, pair
-from .base_layer import Layer
+from .base_layer import Layer, _weights_of
 
 
 def _same_padding(size, kernel, stride, dilation=1):
@@ -83,27 +83,67 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  activation=None, use_bias=True, **kwargs):
         super().__init__(activation, **kwargs)
-        self.padding = _check_padding("Conv2D", padding)
+        op = type(self).__name__
+        self.padding = _check_padding(op, padding)
         self.filters, self.use_bias = filters, use_bias
-        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
-        self.strides = pair(strides, "strides", "Conv2D")
-        self.dilation_rate = pair(dilation_rate, "dilation_rate", "Conv2D")
+        self.kernel_size = pair(kernel_size, "kernel_size", op)
+        self.strides = pair(strides, "strides", op)
+        self.dilation_rate = pair(dilation_rate, "dilation_rate", op)
 
     input_rank = 3
 
     def build(self, input_shape):
         h, w, channels = input_shape
-        self.inner = _keras_init(nn.Conv2d(channels, self.filters, self.kernel_size, self.strides,
-                                           0, self.dilation_rate, bias=self.use_bias))
-        self.pads, out = _spatial_output("Conv2D", (h, w), self.kernel_size, self.strides,
+        self.inner = self._convolution(channels)
+        self.pads, out = _spatial_output(type(self).__name__, (h, w), self.kernel_size, self.strides,
                                          self.dilation_rate, self.padding)
-        return out + (self.filters,)
+        return out + (self.filters if getattr(self, "pointwise", None) is not None else self.inner.out_channels,)
+
+    def _convolution(self, channels):
+        return _keras_init(nn.Conv2d(channels, self.filters, self.kernel_size, self.strides, 0,
+                                     self.dilation_rate, bias=self.use_bias))
 
     def call(self, x):
         if self.pads is not None:
             (top, bottom), (left, right) = self.pads
             x = F.pad(x, (left, right, top, bottom))
-        return self.inner(x)
+        x = self.inner(x)
+        pointwise = getattr(self, "pointwise", None)          # SeparableConv2D's 1×1 convolution
+        return x if pointwise is None else pointwise(x)
+
+
+class DepthwiseConv2D(Conv2D):
+    """Each input channel convolved with its own ``depth_multiplier`` filters (groups = channels);
+    Keras' kernel layout (height, width, channels, multiplier)."""
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, dilation_rate=(1, 1),
+                 activation=None, use_bias=True, **kwargs):
+        super().__init__(None, kernel_size, strides, padding, dilation_rate, activation, use_bias, **kwargs)
+        self.depth_multiplier = depth_multiplier
+
+    def _convolution(self, channels):
+        return _keras_init(nn.Conv2d(channels, channels * self.depth_multiplier, self.kernel_size, self.strides,
+                                     0, self.dilation_rate, groups=channels, bias=self.use_bias))
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    """A depthwise convolution, then a 1×1 convolution to ``filters`` channels (MobileNet's
+    block); weights [depthwise kernel, pointwise kernel (1, 1, C·m, filters), bias]."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, **kwargs):
+        super().__init__(kernel_size, strides, padding, depth_multiplier, dilation_rate, activation, False,
+                         **kwargs)
+        self.filters, self.use_pointwise_bias = filters, use_bias
+
+    def build(self, input_shape):
+        self.pointwise = _keras_init(nn.Conv2d(input_shape[-1] * self.depth_multiplier, self.filters, 1,
+                                               bias=self.use_pointwise_bias))
+        return super().build(input_shape)
+
+    def _keras_state(self):
+        depthwise, pointwise = _weights_of(self.inner), _weights_of(self.pointwise)
+        return depthwise + pointwise
 
 
 class _Pooling2D(Layer):

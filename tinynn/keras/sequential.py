@@ -68,7 +68,7 @@ class Sequential(nn.Module):
     @property
     def weights(self):
         """Every weight tensor, Keras' ``model.weights`` (trainable first within each layer)."""
-        return [value for layer in self._keras_layers() for _, value in layer._keras_state()]
+        return [value for layer in self._keras_layers() for value in layer.weights]
 
     def build(self, input_shape=None):
         if input_shape is not None:
