@@ -110,7 +110,8 @@ tf.manual_seed(int(__import__("os").environ.get("PMI_RANK", "0")))       # the r
 model = keras.Sequential([keras.layers.Dense(16, activation="relu", input_shape=(6,)), keras.layers.Dense(2)])
 model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 history = model.fit(x, y, epochs=3, batch_size=32, verbose=1, validation_split=0.25,
-                    callbacks=[keras.callbacks.EarlyStopping(monitor="loss", patience=1)])
+                    callbacks=[keras.callbacks.EarlyStopping(monitor="loss", patience=1),
+                               keras.callbacks.ModelCheckpoint(sys.argv[1])])
 print("RESULT", json.dumps({"loss": history.history["loss"], "weights": float(model.get_weights()[0].sum())}))
 """
 
@@ -118,9 +119,11 @@ print("RESULT", json.dumps({"loss": history.history["loss"], "weights": float(mo
 def test_keras_fit_under_mpiexec_trains_data_parallel(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(KERAS_FIT)
-    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=300)
+    checkpoint = tmp_path / "best.npz"
+    result = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script), str(checkpoint)], capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert checkpoint.exists()                                       # written by rank 0
     results = [line.split("RESULT ", 1)[1] for line in result.stdout.splitlines() if line.startswith("RESULT")]
     assert len(results) == 2 and results[0] == results[1]          # same logs, same weights on both ranks
     assert result.stdout.count("Epoch 1/3") == 1                    # only rank 0 reports

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .. import distributed
 from ..files import check_writable
 from ..training import History as _History
 
@@ -137,11 +138,17 @@ class ModelCheckpoint(_Monitor):
         check_writable(self.filepath, "ModelCheckpoint")      # now, not after the first epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        """Every rank of a data-parallel job decides alike (the logs are averaged over the
+        ranks); only rank 0 writes, atomically."""
         path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
         if not self.save_best_only:
-            self.model.save(path)
+            self._save(path)
             return
         value = self.current(logs)
         if self.improved(value) and np.isfinite(value):
             self.best = value
+            self._save(path)
+
+    def _save(self, path):
+        if not distributed.is_initialized() or distributed.get_rank() == 0:
             self.model.save(path)
