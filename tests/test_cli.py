@@ -196,3 +196,24 @@ def test_a_checkpointed_run_resumes_where_it_stopped(tmp_path, capsys, monkeypat
     assert "epoch 2:" not in resumed and "epoch 3:" in resumed and "epoch 4:" in resumed
     assert int(tinynn.load(checkpoint)["epoch"]) == 4
     assert float(resumed.split("Test accuracy: ")[1].split("%")[0]) >= 90.0
+
+
+def test_warmup_fills_the_kernel_cache_that_later_runs_load(tmp_path, capsys):
+    env = dict(__import__("os").environ, NUMBA_CACHE_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "tinynn", "warmup", "--models", "mlp,lenet", "--jobs", "2"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "kernels compiled and cached for" in result.stdout and "lenet" in result.stdout
+    assert any(tmp_path.rglob("*.nbi"))
+    probe = ("import tinynn, numba.core.dispatcher as d; used = set();"
+             "f = d.Dispatcher._compile_for_args; d.Dispatcher._compile_for_args = "
+             "lambda self, *a, **k: used.add(self) or f(self, *a, **k);"
+             "m = tinynn.models.LeNet5(1, 10, 32); tinynn.nn.functional.cross_entropy(m(tinynn.randn(4, 1, 32, 32)),"
+             " tinynn.randint(0, 10, (4,))).backward();"
+             "print(sum(sum(k._cache_hits.values()) for k in used), sum(sum(k._cache_misses.values()) for k in used))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    hits, misses = map(int, loaded.stdout.split()[-2:])
+    assert hits > 0 and misses == 0                   # a LeNet step loads every kernel, compiles none
+    status, message = _run(["warmup", "--models", "vgg"], capsys)
+    assert status == 2 and "unknown models ['vgg']" in message

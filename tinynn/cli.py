@@ -1,9 +1,10 @@
-"""``tinynn`` on the command line: ``tinynn train`` (the main job), ``tinynn compress`` and
-``tinynn bench``.
+"""``tinynn`` on the command line: ``tinynn train`` (the main job), ``tinynn compress``,
+``tinynn warmup`` (compile the kernels once) and ``tinynn bench``.
 
     tinynn train                       # LeNet on the bundled 8×8 digits, ~97-99 % test accuracy
     tinynn train --model mlp --dataset mnist --epochs 3 --plot curves.png
     tinynn compress --prune 0.9 --share-bits 4 --quantize int8   # train, compress, print the table
+    tinynn warmup                      # after installing: every seed model's kernels, compiled
 """
 import argparse
 import math
@@ -16,6 +17,7 @@ import numpy as np
 
 from .data.datasets import BUNDLED_MNIST_DIR as DEFAULT_MNIST_DIR
 from .files import check_writable
+from .warmup import SEED_MODELS
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 MODELS = ("mlp", "lenet", "keras_mnist_cnn", "keras_cifar_cnn", "resnet18", "mobilenet_v2")
@@ -172,6 +174,17 @@ def _resume(path, model, optimizer, schedule, history, say):
     return int(state["epoch"])
 
 
+def _warmup_main(parser, args):
+    from .warmup import warm_up_models
+    try:
+        seconds = warm_up_models([name for name in args.models.split(",") if name], args.jobs)
+    except ValueError as error:
+        parser.error(str(error))
+    print("tinynn warmup: kernels compiled and cached for " + ", ".join(
+        f"{name} ({taken:.1f} s)" for name, taken in seconds.items()))
+    return 0
+
+
 def _compile_kernels_visibly(model, images, labels, loss_fn, device, say=print):
     """On a fresh install the first step compiles the kernels: do it before the progress bar,
     with a message, instead of a bar that does not move."""
@@ -281,6 +294,9 @@ def _parser():
     bench.add_argument("suite", choices=BENCHMARKS, help="conv: layers; models: training steps; "
                        "cuda: GPU kernels vs cuDNN")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that script, e.g. --quick")
+    warm = commands.add_parser("warmup", help="compile the kernels of the seeds' models once (an install step)")
+    warm.add_argument("--models", default=",".join(SEED_MODELS), help="comma-separated seed models")
+    warm.add_argument("--jobs", type=int, default=2, help="models compiled at once, one process each")
     squeeze = commands.add_parser("compress", help="train or load a model, compress it, print the table")
     squeeze.add_argument("--model", default="lenet", choices=MODELS, metavar="MODEL")
     squeeze.add_argument("--dataset", default="digits", choices=DATASETS, metavar="DATASET")
@@ -363,6 +379,8 @@ def main(argv=None):
             return 1
     elif args.command == "compress":
         return _compress_main(parser.compress_parser, args, NonFiniteLossError)
+    elif args.command == "warmup":
+        return _warmup_main(parser, args)
     elif args.command == "bench":
         bench(args.suite, args.rest)
     else:
