@@ -19,6 +19,7 @@ Where NumPy's BLAS is not an OpenBLAS this module can find (another BLAS, anothe
 import ctypes
 import math
 import os
+import threading
 
 import numba
 import numpy as np
@@ -76,21 +77,24 @@ OPENBLAS = _find_openblas()
 
 class _SingleThreadedBlas:
     """``with single_threaded_blas:`` OpenBLAS at one thread inside the block, its previous
-    count restored on the way out (re-entrant: only the outermost block sets and restores)."""
+    count restored on the way out.  OpenBLAS's count is one per process, so the blocks of all
+    threads share one counter: the first to enter sets it, the last to leave restores it."""
 
     def __init__(self):
-        self.depth, self.previous = 0, None
+        self.depth, self.previous, self.lock = 0, None, threading.Lock()
 
     def __enter__(self):
-        self.depth += 1
-        if self.depth == 1 and OPENBLAS is not None:
-            self.previous = OPENBLAS.get_threads()
-            OPENBLAS.set_threads(1)
+        with self.lock:
+            self.depth += 1
+            if self.depth == 1 and OPENBLAS is not None:
+                self.previous = OPENBLAS.get_threads()
+                OPENBLAS.set_threads(1)
 
     def __exit__(self, *exc_info):
-        self.depth -= 1
-        if self.depth == 0 and OPENBLAS is not None:
-            OPENBLAS.set_threads(self.previous)
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and OPENBLAS is not None:
+                OPENBLAS.set_threads(self.previous)
 
 
 single_threaded_blas = _SingleThreadedBlas()

@@ -45,6 +45,12 @@ class DistributedDataParallel(Module):
             param.register_post_accumulate_grad_hook(self._gradient_ready)
 
     def forward(self, *args, **kwargs):
+        if self._in_backward:                # the last backward raised before _finish ran
+            for bucket in self.buckets:
+                if bucket.request is not None:
+                    bucket.request.wait()     # every rank started it: let it complete
+                bucket.ready, bucket.flat, bucket.request = 0, None, None
+            self._in_backward = False
         return self.module(*args, **kwargs)
 
     @contextlib.contextmanager
