@@ -68,3 +68,32 @@ def test_resnet18_has_torchvisions_fc_and_load_accepts_weights_only(tmp_path):
     tinynn.save(model.fc.state_dict(), tmp_path / "fc.npz")
     state = tinynn.load(tmp_path / "fc.npz", weights_only=True)
     np.testing.assert_array_equal(state["weight"].numpy(), model.fc.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("max_norm, norm_type", [(0.5, 2.0), (100.0, 2.0), (0.3, 1.0), (0.2, float("inf"))])
+def test_clip_grad_norm_matches_torch(max_norm, norm_type):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    results = []
+    for lib in (tinynn, torch):
+        params = [lib.tensor(a.copy(), requires_grad=True) for a in arrays]
+        sum((p * p * p).sum() for p in params).backward()
+        total = lib.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
+        results.append((float(total), [p.grad.numpy().copy() for p in params]))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
+    for mine, theirs in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+
+
+def test_clip_grad_value_matches_torch_and_nonfinite_norms_can_be_refused():
+    grads = []
+    for lib in (tinynn, torch):
+        p = lib.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+        (p * p).sum().backward()
+        lib.nn.utils.clip_grad_value_([p], 1.5)
+        grads.append(p.grad.numpy().copy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    p = tinynn.tensor([1.0], requires_grad=True)
+    (p * float("inf")).sum().backward()
+    with pytest.raises(RuntimeError, match="total norm"):
+        tinynn.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
