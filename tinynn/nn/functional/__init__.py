@@ -1,6 +1,6 @@
 """``tinynn.nn.functional``: every layer as a function (PyTorch's ``torch.nn.functional``),
 one family per file as in ``nn/modules``: linear, conv, padding, pooling, normalization,
-dropout, activation, loss."""
+dropout, activation, loss, rnn (the recurrent layers over a sequence), sync_batch_norm."""
 from .activation import (  # noqa: F401
     relu, relu6, leaky_relu, sigmoid, tanh, silu, swish, mish, gelu, softmax, log_softmax,
     softplus, hardtanh,
