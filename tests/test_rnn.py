@@ -91,3 +91,54 @@ def test_dropout_between_layers_trains_and_is_off_in_eval_and_shapes_are_checked
         model(tinynn.randn(5, 2, 4))
     with pytest.raises(ValueError, match="initial states of shape"):
         model(x, (tinynn.zeros(1, 2, 4), tinynn.zeros(1, 2, 4)))
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("batched", [True, False])
+def test_cells_equal_torch(cls, batched):
+    theirs = getattr(torch.nn, cls)(3, 4).double()
+    mine = getattr(tinynn.nn, cls)(3, 4).double()
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    mine.load_state_dict({k: tinynn.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(2)
+    shape = (2,) if batched else ()
+    x, h, c = rng.standard_normal(shape + (3,)), rng.standard_normal(shape + (4,)), rng.standard_normal(shape + (4,))
+    results = []
+    for lib, model in ((tinynn, mine), (torch, theirs)):
+        tensors = [lib.tensor(a, requires_grad=True) for a in (x, h, c)]
+        out = model(tensors[0], (tensors[1], tensors[2]) if cls == "LSTMCell" else tensors[1])
+        outs = list(out) if cls == "LSTMCell" else [out]
+        sum((o * o * (k + 1)).sum() for k, o in enumerate(outs)).backward()
+        results.append([o.detach().numpy() for o in outs] + [t.grad.numpy() for t in tensors[:2 if cls != "LSTMCell" else 3]]
+                       + [p.grad.numpy() for _, p in model.named_parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 1, -1])
+def test_embedding_equals_torch_with_repeated_indices_and_padding(padding_idx):
+    theirs = torch.nn.Embedding(5, 3, padding_idx=padding_idx).double()
+    mine = tinynn.nn.Embedding(5, 3, padding_idx=padding_idx).double()
+    mine.load_state_dict({"weight": tinynn.tensor(theirs.weight.detach().numpy())})
+    indices = np.array([[0, 2, 1], [2, 4, 2]])
+    results = []
+    for lib, model in ((tinynn, mine), (torch, theirs)):
+        out = model(lib.tensor(indices))
+        (out * out).sum().backward()
+        results.append((out.detach().numpy(), model.weight.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    if padding_idx is not None:
+        assert not tinynn.nn.Embedding(5, 3, padding_idx=padding_idx).weight.detach().numpy()[padding_idx].any()
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 5\)"):
+        mine(tinynn.tensor([5]))
+
+
+def test_a_nonzero_padding_row_is_returned_but_never_learns():
+    layer = tinynn.nn.Embedding(4, 2, padding_idx=0)
+    with tinynn.no_grad():
+        layer.weight[0] = tinynn.tensor([5.0, 6.0])
+    out = layer(tinynn.tensor([0, 1, 0]))
+    out.sum().backward()
+    assert out.detach().numpy()[0].tolist() == [5.0, 6.0]
+    assert layer.weight.grad.numpy()[0].tolist() == [0.0, 0.0] and layer.weight.grad.numpy()[1].tolist() == [1.0, 1.0]

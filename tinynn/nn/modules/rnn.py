@@ -15,7 +15,7 @@ from ..parameter import Parameter
 from .module import Module
 from .utils import check_sizes
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 class _Recurrent(Module):
@@ -127,4 +127,57 @@ class LSTM(_Recurrent):
 
 class GRU(_Recurrent):
     """Gates r, z, n; h_t = (1 − z) n + z h_{t−1}."""
+    mode, gates = "gru", 3
+
+
+class _Cell(Module):
+    """One time step of the matching layer: the same op over a sequence of length 1."""
+    mode, gates = None, 1
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__()
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound, dtype = 1 / math.sqrt(hidden_size), np.dtype(dtype or np.float32)
+        shapes = {"weight_ih": (self.gates * hidden_size, input_size),
+                  "weight_hh": (self.gates * hidden_size, hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(self.gates * hidden_size,), bias_hh=(self.gates * hidden_size,))
+        for kind, shape in shapes.items():
+            setattr(self, kind, Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype)))
+        if device is not None:
+            self.to(device)
+
+    def forward(self, input, hx=None):
+        unbatched = input.ndim == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected input (N, {self.input_size}) or "
+                             f"({self.input_size},), got shape {tuple(input.shape)}")
+        zero = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+        h, c = (zero, zero if self.mode == "lstm" else None) if hx is None else \
+            (hx if self.mode == "lstm" else (hx, None))
+        if unbatched and hx is not None:
+            h, c = h.unsqueeze(0), (None if c is None else c.unsqueeze(0))
+        weights = [getattr(self, kind, None) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        y = RecurrentSequence.apply(x.unsqueeze(0), h, c, *weights, mode=self.mode)
+        h = y[0].squeeze(0) if unbatched else y[0]
+        if self.mode != "lstm":
+            return h
+        return h, (y[1].squeeze(0) if unbatched else y[1])
+
+
+class RNNCell(_Cell):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.mode = nonlinearity
+
+
+class LSTMCell(_Cell):
+    mode, gates = "lstm", 4
+
+
+class GRUCell(_Cell):
     mode, gates = "gru", 3
