@@ -10,7 +10,7 @@ from . import functional, init, parallel, utils  # noqa: F401
 from .modules import (  # noqa: F401
     Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout, Dropout2d,
     Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, SyncBatchNorm, RNN, LSTM, GRU,
-    RNNCell, LSTMCell, GRUCell, Embedding,
+    RNNCell, LSTMCell, GRUCell, Embedding, LayerNorm, MultiheadAttention,
     ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, SiLU, Swish, Mish, GELU,
     Softplus, Hardtanh,
     MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
