@@ -76,3 +76,26 @@ def test_multihead_attention_checks_its_sizes_and_can_skip_weights():
     layer = tinynn.nn.MultiheadAttention(4, 2)
     out, weights = layer(tinynn.randn(3, 1, 4), tinynn.randn(3, 1, 4), tinynn.randn(3, 1, 4), need_weights=False)
     assert out.shape == (3, 1, 4) and weights is None
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_transformer_encoder_layer_matches_torch(norm_first, batch_first, activation):
+    kwargs = dict(dim_feedforward=16, dropout=0.1, norm_first=norm_first, batch_first=batch_first, activation=activation)
+    theirs = torch.nn.TransformerEncoderLayer(8, 2, **kwargs).double().eval()
+    mine = tinynn.nn.TransformerEncoderLayer(8, 2, **kwargs).double().eval()
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    mine.load_state_dict({k: tinynn.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(3).standard_normal((2, 5, 8) if batch_first else (5, 2, 8))
+    padding = np.zeros((2, 5), bool)
+    padding[1, 3] = True
+    results = []
+    for lib, model in ((tinynn, mine), (torch, theirs)):
+        src = lib.tensor(x, requires_grad=True)
+        out = model(src, src_key_padding_mask=lib.tensor(padding))
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), src.grad.numpy(), model.linear1.weight.grad.numpy(),
+                        model.self_attn.in_proj_weight.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)

@@ -11,6 +11,7 @@ from .modules import (  # noqa: F401
     Module, Sequential, ModuleList, Linear, Identity, Flatten, Dropout, Dropout2d,
     Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, SyncBatchNorm, RNN, LSTM, GRU,
     RNNCell, LSTMCell, GRUCell, Embedding, LayerNorm, MultiheadAttention,
+    TransformerEncoderLayer,
     ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, SiLU, Swish, Mish, GELU,
     Softplus, Hardtanh,
     MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,

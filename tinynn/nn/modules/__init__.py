@@ -7,6 +7,7 @@ from .container import ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d  # noqa: F401
 from .dropout import Dropout, Dropout2d  # noqa: F401
 from .attention import LayerNorm, MultiheadAttention  # noqa: F401
+from .transformer import TransformerEncoderLayer  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .flatten import Flatten  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
