@@ -16,6 +16,7 @@ other ranks waiting for it.
 """
 import enum
 import sys
+import time
 
 import numpy as np
 
@@ -57,6 +58,7 @@ def _abort_on_uncaught(previous, comm):
     def hook(kind, value, traceback):
         previous(kind, value, traceback)
         sys.stderr.flush()
+        time.sleep(0.5)          # mpiexec forwards the traceback before the abort tears the job down
         comm.Abort(1)
     return hook
 
