@@ -215,3 +215,42 @@ def test_depthwise_and_separable_convolutions_match_keras():
     model.set_weights([rng.standard_normal(shape).astype("float32") for shape in DEPTHWISE_SHAPES])
     images = np.random.default_rng(10).standard_normal((2, 5, 5, 3)).astype("float32")
     np.testing.assert_allclose(model.predict(images), DEPTHWISE_PREDICTIONS, rtol=1e-5, atol=1e-4)
+
+
+RECURRENT = {   # layer: (Keras weight shapes, Keras 3.15.1's predictions for the rng(12) · 0.5 weights)
+    "SimpleRNN": ([(3, 4), (4, 4), (4,), (4, 2), (2,)],
+                  [[0.5320503115653992, 0.7330777049064636], [0.4316377639770508, -0.4207035303115845]]),
+    "LSTM": ([(3, 16), (4, 16), (16,), (20, 2), (2,)],
+             [[0.10971967875957489, 0.2819535732269287], [0.1246773824095726, -0.03303685784339905]]),
+    "GRU": ([(3, 12), (4, 12), (2, 12), (4, 2), (2,)],
+            [[0.8129688501358032, 0.3980833888053894], [0.7613964676856995, -0.2971622347831726]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECURRENT))
+def test_recurrent_layers_load_keras_weights_and_predict_as_keras(name):
+    shapes, expected = RECURRENT[name]
+    layer = keras.layers.LSTM(4, return_sequences=True) if name == "LSTM" else getattr(keras.layers, name)(4)
+    model = keras.Sequential([keras.Input((5, 3)), layer, keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert [w.shape for w in model.get_weights()] == shapes
+    rng = np.random.default_rng(12)
+    weights = [rng.standard_normal(shape).astype("float32") * 0.5 for shape in shapes]
+    model.set_weights(weights)
+    x = np.random.default_rng(11).standard_normal((2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    for mine, given in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(mine, given, rtol=1e-6)
+
+
+def test_embedding_and_lstm_learn_a_sequence_task():
+    rng = np.random.default_rng(13)
+    tokens = rng.integers(0, 6, (96, 5))
+    labels = (tokens == 3).any(axis=1).astype("int64")            # does token 3 occur?
+    model = keras.Sequential([keras.layers.Embedding(6, 8, input_shape=(5,)), keras.layers.LSTM(16),
+                              keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    tf.manual_seed(0)
+    history = model.fit(tokens, labels, epochs=15, batch_size=16, verbose=0)
+    assert history.history["accuracy"][-1] >= 0.95
+    assert [w.shape for w in model.layers[0].get_weights()] == [(6, 8)]

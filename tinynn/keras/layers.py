@@ -265,3 +265,4 @@ class ReLU(Layer):
 
 
 from .merging import Add, Concatenate  # noqa: E402,F401  (keras.layers.Add, ...)
+from .recurrent import GRU, LSTM, Embedding, SimpleRNN  # noqa: E402,F401
