@@ -68,13 +68,13 @@ def relu(x):
 def clip_backward(grad, x, low, high, inclusive):
     """grad · [low ≤ x ≤ high], one pass (NumPy's formula needed five: ReLU6's backward took
     110 ms of a MobileNetV2 step against PyTorch's 24 ms)."""
+    low = -np.inf if low is None else float(low)         # an open bound lets everything through
+    high = np.inf if high is None else float(high)
     if not _parallel_pays(x) or grad.shape != x.shape:
-        inside = (x >= (-np.inf if low is None else low)) & (x <= (np.inf if high is None else high)) \
-            if inclusive else (x > (-np.inf if low is None else low)) & (x < (np.inf if high is None else high))
+        inside = ((x >= low) & (x <= high)) if inclusive else ((x > low) & (x < high))
         return grad * inside
     out = workspace.empty(x.shape, grad.dtype)
-    _clip_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(x).reshape(-1),
-                   -np.inf if low is None else float(low), np.inf if high is None else float(high),
+    _clip_backward(np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(x).reshape(-1), low, high,
                    bool(inclusive), out.reshape(-1))
     return out
 

@@ -18,6 +18,17 @@ from .utils import check_sizes
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 
+def _add_parameters(module, suffix, inputs, hidden, bias, dtype):
+    """weight_ih, weight_hh (and bias_ih, bias_hh) + ``suffix`` on ``module``, for its gates,
+    each drawn from U(−1/√H, 1/√H) as PyTorch does."""
+    bound, dtype, rows = 1 / math.sqrt(hidden), np.dtype(dtype or np.float32), module.gates * hidden
+    shapes = {"weight_ih": (rows, inputs), "weight_hh": (rows, hidden)}
+    if bias:
+        shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+    for kind, shape in shapes.items():
+        setattr(module, kind + suffix, Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype)))
+
+
 class _Recurrent(Module):
     mode, gates = None, 1
 
@@ -31,16 +42,10 @@ class _Recurrent(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional, directions = bidirectional, 2 if bidirectional else 1
-        bound, dtype = 1 / math.sqrt(hidden_size), np.dtype(dtype or np.float32)
         for layer in range(num_layers):
             for suffix in ("", "_reverse")[:directions]:
                 inputs = input_size if layer == 0 else hidden_size * directions
-                shapes = {"weight_ih": (self.gates * hidden_size, inputs), "weight_hh": (self.gates * hidden_size, hidden_size)}
-                if bias:
-                    shapes.update(bias_ih=(self.gates * hidden_size,), bias_hh=(self.gates * hidden_size,))
-                for kind, shape in shapes.items():
-                    values = _random.generator().uniform(-bound, bound, shape).astype(dtype)
-                    setattr(self, f"{kind}_l{layer}{suffix}", Parameter(values))
+                _add_parameters(self, f"_l{layer}{suffix}", inputs, hidden_size, bias, dtype)
         if device is not None:
             self.to(device)
 
@@ -138,13 +143,7 @@ class _Cell(Module):
         super().__init__()
         check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound, dtype = 1 / math.sqrt(hidden_size), np.dtype(dtype or np.float32)
-        shapes = {"weight_ih": (self.gates * hidden_size, input_size),
-                  "weight_hh": (self.gates * hidden_size, hidden_size)}
-        if bias:
-            shapes.update(bias_ih=(self.gates * hidden_size,), bias_hh=(self.gates * hidden_size,))
-        for kind, shape in shapes.items():
-            setattr(self, kind, Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype)))
+        _add_parameters(self, "", input_size, hidden_size, bias, dtype)
         if device is not None:
             self.to(device)
 
