@@ -10,11 +10,11 @@ the inputs (the chain rule, one node at a time)::
 
     grad_mode.py    no_grad, enable_grad, detect_anomaly: whether ops record a graph
     function.py     Function, Context and the graph Node that ``apply`` records
-    engine.py       backward(): walks the recorded graph in reverse topological order
+    engine.py       backward() and grad(): walk the recorded graph in reverse topological order
     gradcheck.py    every Jacobian entry against central finite differences
     profiler.py     the time of every op's forward and backward, summed per op
 """
-from .engine import backward  # noqa: F401
+from .engine import backward, grad  # noqa: F401
 from .function import Context, Function, Node  # noqa: F401
 from .grad_mode import (  # noqa: F401
     detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
@@ -24,5 +24,5 @@ from . import profiler  # noqa: F401
 
 __all__ = [
     "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "detect_anomaly", "gradcheck", "GradcheckError", "backward",
+    "detect_anomaly", "gradcheck", "GradcheckError", "backward", "grad",
 ]

@@ -24,15 +24,15 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def topological_order(root):
-    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
+def topological_order(*roots):
+    """Tensors reachable from ``roots`` through recorded nodes, inputs before outputs.
 
     A node's first input is explored first, so its later inputs — a layer's own weight and
     bias, beside the activation coming from below — end up just before the node: walked in
     reverse, the last layer's parameters get their final gradient first, which is when
     data-parallel training can start averaging them (``nn/parallel.py``)."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:
@@ -107,52 +107,131 @@ class RemovableHandle:
 
 def backward(root, gradient=None, retain_graph: bool = False):
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                           "(did you create it under no_grad() or forget requires_grad=True?)")
     try:
-        _walk(root, gradient, retain_graph)
+        _walk({id(root): _seed(root, gradient)}, topological_order(root), retain_graph,
+              _accumulate_into_leaf)
         while _callbacks:
             _callbacks.pop(0)()
     finally:
         _callbacks.clear()
 
 
-def _walk(root, gradient, retain_graph):
-    if not root.requires_grad:
-        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
-                           "(did you create it under no_grad() or forget requires_grad=True?)")
-    grads = {id(root): _seed(root, gradient)}
-    for tensor in reversed(topological_order(root)):
+def _accumulate_into_leaf(tensor, grad):
+    """``backward``'s visit: a leaf (or a tensor that ``retain_grad()``) keeps its gradient."""
+    if tensor._node is None or tensor._retains_grad:
+        tensor._accumulate_grad(grad)
+    if tensor._node is None:
+        for hook in tensor._grad_hooks or ():
+            hook(tensor)
+    return tensor._node is not None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False):
+    """d(outputs)/d(inputs), returned instead of accumulated (``torch.autograd.grad``).
+
+    No ``.grad`` changes, and only the part of the graph between ``outputs`` and ``inputs``
+    is walked: each op is told (``ctx.needs_input_grad``) to skip the gradients nobody asked
+    for, so the gradient of a loss with respect to an image skips every weight gradient.
+    ``inputs`` may be leaves or intermediate tensors (a layer's activation)."""
+    outputs = _as_tuple(outputs, "outputs")
+    inputs = _as_tuple(inputs, "inputs")
+    seeds = _as_tuple(grad_outputs, "grad_outputs") if grad_outputs is not None else (None,) * len(outputs)
+    if len(seeds) != len(outputs):
+        raise RuntimeError(f"grad: expected {len(outputs)} grad_outputs (one per output), got {len(seeds)}")
+    for tensor in outputs + inputs:
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: every output and input must require grad; a tensor of shape "
+                               f"{tensor.shape} does not (create it with requires_grad=True)")
+    wanted = {id(t): None for t in inputs}
+    order = _leading_to(topological_order(*outputs), wanted)
+    grads = {}
+    for output, seed in zip(outputs, seeds):
+        grads[id(output)] = _add(grads.get(id(output)), _seed(output, seed))
+
+    def collect(tensor, gradient):
+        if id(tensor) in wanted:
+            wanted[id(tensor)] = _add(wanted[id(tensor)], gradient)
+        return tensor._node is not None
+
+    _walk(grads, order, bool(retain_graph), collect)
+    result = []
+    for tensor in inputs:
+        if wanted[id(tensor)] is None and not allow_unused:
+            raise RuntimeError(f"grad: an input of shape {tensor.shape} was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+        found = wanted[id(tensor)]
+        result.append(None if found is None else Tensor._wrap(found, tensor.device))
+    return tuple(result)
+
+
+def _as_tuple(value, what):
+    if isinstance(value, Tensor):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value):
+        return tuple(value)
+    raise TypeError(f"grad: expected {what} as a Tensor or a sequence of Tensors, "
+                    f"got {type(value).__name__}")
+
+
+def _add(total, gradient):
+    return gradient if total is None else total + gradient
+
+
+def _leading_to(order, wanted):
+    """The tensors of ``order`` from which one of ``wanted`` can be reached (inputs come
+    first in ``order``, so one pass forward decides each tensor from its node's inputs)."""
+    leads = set()
+    for tensor in order:
+        node = tensor._node
+        if id(tensor) in wanted or (node is not None and any(
+                t is not None and id(t) in leads for t in node.inputs)):
+            leads.add(id(tensor))
+    return [t for t in order if id(t) in leads]
+
+
+def _walk(grads, order, retain_graph, visit):
+    """Walk ``order`` outputs-first, turning each tensor's gradient into its inputs' through
+    its node's ``backward``; ``visit(tensor, grad)`` sees every gradient and says whether the
+    walk goes on below that tensor. Only tensors in ``order`` receive gradients."""
+    walked = {id(t) for t in order}
+    for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
-        if grad is None:
+        if grad is None or not visit(tensor, grad):
             continue
         node = tensor._node
-        if node is None or tensor._retains_grad:
-            tensor._accumulate_grad(grad)
-        if node is None:
-            for hook in tensor._grad_hooks or ():
-                hook(tensor)
-            continue
         ctx = node.ctx
         if ctx.released:
             raise RuntimeError(
                 f"backward: trying to backward through {node.name()} a second time; its saved "
                 f"arrays were freed. Pass retain_graph=True to the first backward call.")
         _check_saved_versions(node, tensor)
-        input_grads = node.function.backward(ctx, grad) if not profiler._active else \
-            profiler.timed(node.function.__name__, "backward", node.function.backward, ctx, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+        input_grads = _node_backward(node, grad, walked)
         if not retain_graph:
             ctx.saved_arrays = ()
             ctx.released = True
         for parent, parent_grad in zip(node.inputs, input_grads):
-            if parent is None or parent_grad is None or not parent.requires_grad:
+            if parent is None or parent_grad is None or id(parent) not in walked:
                 continue
             if mode.anomaly:
                 check_finite(parent_grad, node.name(), "backward")
             parent_grad = unbroadcast(parent_grad, parent.shape)
             if parent_grad.dtype != parent.dtype:      # a promoted op: the gradient in x's dtype
                 parent_grad = parent_grad.astype(parent.dtype)
-            if id(parent) in grads:
-                grads[id(parent)] = grads[id(parent)] + parent_grad
-            else:
-                grads[id(parent)] = parent_grad
+            grads[id(parent)] = _add(grads.get(id(parent)), parent_grad)
+
+
+def _node_backward(node, grad, walked):
+    """One node's ``backward``, asked only for the inputs the walk goes on to."""
+    ctx = node.ctx
+    needs = ctx.needs_input_grad
+    ctx.needs_input_grad = tuple(n and t is not None and id(t) in walked
+                                 for n, t in zip(needs, node.inputs))
+    try:
+        input_grads = node.function.backward(ctx, grad) if not profiler._active else \
+            profiler.timed(node.function.__name__, "backward", node.function.backward, ctx, grad)
+    finally:
+        ctx.needs_input_grad = needs
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)

@@ -31,6 +31,7 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------ registration
@@ -227,7 +228,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not self._forward_pre_hooks and not self._forward_hooks and not self._backward_hooks:
             return self.forward(*args, **kwargs)
         return hooks.run_with_hooks(self, args, kwargs)
 
@@ -238,6 +239,11 @@ class Module:
     def register_forward_hook(self, hook):
         """``hook(module, inputs, output)`` after every forward; may return a new output."""
         return hooks.register(self._forward_hooks, hook, "register_forward_hook")
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output)`` during backward, with the gradients with
+        respect to the module's tensor inputs and outputs; may return a new grad_input."""
+        return hooks.register(self._backward_hooks, hook, "register_full_backward_hook")
 
     def extra_repr(self) -> str:
         return ""
