@@ -23,3 +23,15 @@ def test_example_runs(script, expected):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout
+
+
+def test_interpretability_example_draws_its_pictures(tmp_path):
+    env = dict(os.environ, TINYNN_EXAMPLE_QUICK="1")
+    result = subprocess.run([sys.executable, "seed004_interpretability.py", "--out", str(tmp_path)],
+                            cwd=EXAMPLES, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Integrated Gradients: attributions add up to F(x) − F(0) within" in result.stdout
+    written = {p.name: p.stat().st_size for p in tmp_path.iterdir()}
+    assert set(written) == {"attributions_0.png", "attributions_1.png", "filters.png", "feature_maps.png",
+                            "autograd_graph.svg"}
+    assert min(written.values()) > 3_000

@@ -86,6 +86,8 @@ def test_interpretability_pictures(tmp_path):
     for sign in ("absolute_value", "positive", "all"):
         figure = _png(visualize.plot_attribution(tinynn.tensor(image), attribution, sign=sign), tmp_path / f"a_{sign}.png")
         assert len(figure.axes) == 3                           # input, overlay, colour bar
+    several = _png(visualize.plot_attribution(image, {"a": attribution, "b": attribution[0]}), tmp_path / "two.png")
+    assert [axis.get_title() for axis in several.axes[:3]] == ["input", "a", "b"] and len(several.axes) == 5
     assert len(_png(visualize.plot_filters(rng.standard_normal((6, 3, 5, 5))), tmp_path / "f.png").axes) == 6
     maps = _png(visualize.plot_feature_maps(rng.standard_normal((2, 10, 6, 6)), max_maps=9), tmp_path / "m.png")
     assert sum(axis.has_data() for axis in maps.axes) == 9

@@ -52,34 +52,43 @@ def _as_picture(array, op):
 
 
 def plot_attribution(image, attribution, title=None, sign="absolute_value", alpha=0.6, cmap="inferno"):
-    """The image, and the attribution map blended over it. ``attribution`` has the image's
-    shape (or (1, H, W), Grad-CAM after ``LayerAttribution.interpolate``); channels are summed.
-    ``sign``: ``"absolute_value"`` (how much), ``"positive"`` (for the class) or ``"all"``
-    (red for, blue against)."""
+    """The image, and the attribution map blended over it — or several maps side by side when
+    ``attribution`` is a dict {title: map}. A map has the image's shape (or (1, H, W), Grad-CAM
+    after ``LayerAttribution.interpolate``); channels are summed. ``sign``:
+    ``"absolute_value"`` (how much), ``"positive"`` (for the class) or ``"all"`` (red for,
+    blue against)."""
     op = "plot_attribution"
     picture = _as_picture(_array(image, op), op)
-    heat = _array(attribution, op)
+    if sign not in ("absolute_value", "positive", "all"):
+        raise ValueError(f"{op}: sign must be 'absolute_value', 'positive' or 'all', got {sign!r}")
+    maps = attribution if isinstance(attribution, dict) else {title or "attribution": attribution}
+    figure = _figure(figsize=(3 * (1 + len(maps)), 3))
+    axes = np.atleast_1d(figure.subplots(1, 1 + len(maps)))
+    axes[0].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+    axes[0].set_title("input")
+    for axis, (name, heat) in zip(axes[1:], maps.items()):
+        _overlay(figure, axis, picture, _signed(_array(heat, op), picture, sign, op), sign, alpha, cmap)
+        axis.set_title(name)
+    for axis in axes:
+        axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def _signed(heat, picture, sign, op):
     heat = heat.sum(0) if heat.ndim == 3 else heat
     if heat.shape != picture.shape[:2]:
         raise ValueError(f"{op}: the attribution's map {heat.shape} must match the image's {picture.shape[:2]}")
-    if sign not in ("absolute_value", "positive", "all"):
-        raise ValueError(f"{op}: sign must be 'absolute_value', 'positive' or 'all', got {sign!r}")
-    heat = {"absolute_value": np.abs(heat), "positive": np.maximum(heat, 0), "all": heat}[sign]
+    return {"absolute_value": np.abs(heat), "positive": np.maximum(heat, 0), "all": heat}[sign]
+
+
+def _overlay(figure, axis, picture, heat, sign, alpha, cmap):
+    """The image in grey with the map over it, and the map's colour bar."""
     limit = np.abs(heat).max() or 1.0
-    figure = _figure(figsize=(6, 3))
-    left, right = figure.subplots(1, 2)
-    grey = "gray" if picture.ndim == 2 else None
-    left.imshow(picture, cmap=grey)
-    left.set_title("input")
-    right.imshow(picture.mean(-1) if picture.ndim == 3 else picture, cmap="gray")
-    shown = right.imshow(heat, cmap="bwr" if sign == "all" else cmap, alpha=alpha,
-                         vmin=-limit if sign == "all" else 0, vmax=limit)
-    right.set_title(title or "attribution")
-    figure.colorbar(shown, ax=right, fraction=0.046)
-    for axes in (left, right):
-        axes.axis("off")
-    figure.tight_layout()
-    return figure
+    axis.imshow(picture.mean(-1) if picture.ndim == 3 else picture, cmap="gray")
+    shown = axis.imshow(heat, cmap="bwr" if sign == "all" else cmap, alpha=alpha,
+                        vmin=-limit if sign == "all" else 0, vmax=limit)
+    figure.colorbar(shown, ax=axis, fraction=0.046)
 
 
 def _grid(pictures, title, cmap="gray"):
