@@ -16,6 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("seed003_keras_mlp_and_cifar_cnn.py", "CNN test accuracy:"),
     ("seed004_resnet18_mobilenetv2.py", "MobileNetV2: 2,236,682 parameters"),
     ("seed004_sequential_mnist.py", "LSTM: test accuracy"),
+    ("seed004_char_model.py", "held-out perplexity"),
 ])
 def test_example_runs(script, expected):
     env = dict(os.environ, TINYNN_EXAMPLE_QUICK="1")

@@ -109,3 +109,11 @@ def test_pictures_reject_bad_shapes():
         backend = matplotlib.get_backend()
         visualize.plot_filters(np.zeros((2, 1, 3, 3)))
         assert matplotlib.get_backend() == backend
+
+
+def test_draw_graph_shows_itself_in_a_notebook(loss_and_params, monkeypatch):
+    loss, params = loss_and_params
+    graph = viz.draw_graph(loss, params=params)
+    assert graph._repr_svg_().count('class="node"') == 9 and repr(graph) == EXPECTED_TREE
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    assert graph._repr_svg_() is None                          # IPython then shows the text

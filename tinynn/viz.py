@@ -21,7 +21,7 @@ from pathlib import Path
 from .files import atomic_write
 from .tensor import Tensor
 
-__all__ = ["draw_graph", "graph_text"]
+__all__ = ["draw_graph", "graph_text", "Graph"]
 
 
 def _nodes(root):
@@ -65,9 +65,28 @@ STYLE = {"root": dict(shape="box", style="filled", fillcolor="palegreen"),
          "constant": dict(shape="ellipse", style="filled", fillcolor="lightgrey")}
 
 
+class Graph:
+    """What ``draw_graph`` returns: ``.digraph`` (the ``graphviz.Digraph``), ``.source`` (its
+    DOT text); a notebook shows it as a picture, ``print`` as the text tree."""
+
+    def __init__(self, digraph, text):
+        self.digraph, self.text = digraph, text
+
+    @property
+    def source(self):
+        return self.digraph.source
+
+    def _repr_svg_(self):            # IPython's display hook; None falls back to the text
+        picture = _render(self.source, "svg")
+        return None if picture is None else picture.decode()
+
+    def __repr__(self):
+        return self.text
+
+
 def draw_graph(root, params=None, filename=None):
-    """The graph of ``root`` as a ``graphviz.Digraph`` (a notebook shows it); with
-    ``filename`` it is also written, in the format of the suffix (``.svg``, ``.png``, ``.gv``).
+    """The graph of ``root`` as a :class:`Graph` (a notebook shows it); with ``filename`` it
+    is also written, in the format of the suffix (``.svg``, ``.png``, ``.gv``).
     ``params`` ({name: tensor}, e.g. ``dict(model.named_parameters())``) names the leaves.
     Without the Graphviz package or a ``dot`` program, the text tree is written instead (to
     ``filename`` with the suffix ``.txt``) and a warning says so."""
@@ -86,7 +105,7 @@ def draw_graph(root, params=None, filename=None):
             graph.edge(str(id(parent)), str(id(tensor)))
     if filename is not None:
         _write(graph, root, names, Path(filename))
-    return graph
+    return Graph(graph, graph_text(root, names=names))
 
 
 def _write(graph, root, names, path):

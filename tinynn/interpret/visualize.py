@@ -136,12 +136,13 @@ def plot_attention(weights, queries=None, keys=None, title="attention weights"):
     array = array[0] if array.ndim == 3 else array
     if array.ndim != 2:
         raise ValueError(f"{op}: expected weights (L, S) or (N, L, S), got shape {array.shape}")
-    figure = _figure(figsize=(1 + 0.35 * array.shape[1], 1 + 0.35 * array.shape[0]))
+    label_width = max((len(str(q)) for q in queries), default=2) if queries is not None else 2
+    figure = _figure(figsize=(1.5 + 0.07 * label_width + 0.45 * array.shape[1], 1.2 + 0.35 * array.shape[0]))
     axes = figure.subplots()
     shown = axes.imshow(array, cmap="Blues", vmin=0)
-    for ticks, labels, axis_set in ((range(array.shape[1]), keys, axes.set_xticks),
-                                    (range(array.shape[0]), queries, axes.set_yticks)):
-        axis_set(list(ticks), labels=list(labels) if labels is not None else None)
+    axes.set_xticks(range(array.shape[1]), labels=list(keys) if keys is not None else None,
+                    rotation=45 if keys is not None and max(len(str(k)) for k in keys) > 3 else 0)
+    axes.set_yticks(range(array.shape[0]), labels=list(queries) if queries is not None else None)
     axes.set(xlabel="key", ylabel="query", title=title)
     figure.colorbar(shown, ax=axes, fraction=0.046)
     figure.tight_layout()
