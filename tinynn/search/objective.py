@@ -60,30 +60,81 @@ def _digits():
     return images[order[:cut]], labels[order[:cut]], images[order[cut:]], labels[order[cut:]]
 
 
-def train_on_digits(config, epochs=1, seed=0):
-    """Train ``build_model(config)`` on 3/4 of the 8×8 digits with Adam(``lr``); return the
-    held-out accuracy, the parameter count and the median latency of a 64-image batch."""
+def _fit(model, x, y, epochs, lr, batch_size, extra_step=None, after_epoch=None):
+    """Adam on (x, y) for ``epochs``; ``extra_step(batch)`` runs before each weight step
+    (DARTS' α step), ``after_epoch()`` after each epoch."""
     import tinynn
     from ..data import DataLoader, TensorDataset
     from ..nn import functional as F
-    tinynn.manual_seed(seed)
-    train_x, train_y, test_x, test_y = _digits()
-    model = build_model(config)
-    optimizer = tinynn.optim.Adam(model.parameters(), lr=config.get("lr", 1e-3))
-    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=config.get("batch_size", 32), shuffle=True)
+    parameters = model.weights() if hasattr(model, "weights") else model.parameters()
+    optimizer = tinynn.optim.Adam(parameters, lr=lr)
     for _ in range(epochs):
-        for x, y in loader:
+        for batch in DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True):
+            if extra_step is not None:
+                extra_step(batch)
             optimizer.zero_grad()
-            F.cross_entropy(model(x), y).backward()
+            F.cross_entropy(model(batch[0]), batch[1]).backward()
             optimizer.step()
+        if after_epoch is not None:
+            after_epoch()
+    return model
+
+
+def _measure(model, test_x, test_y):
+    """Held-out accuracy, parameters, and the median latency of a 64-image batch."""
+    import tinynn
     model.eval()
     with tinynn.no_grad():
         accuracy = float((model(tinynn.tensor(test_x)).argmax(1).numpy() == test_y).mean())
-        batch = tinynn.tensor(test_x[:64])
-        times = []
+        batch, times = tinynn.tensor(test_x[:64]), []
         for _ in range(5):
             start = time.perf_counter()
             model(batch)
             times.append(time.perf_counter() - start)
     return {"accuracy": accuracy, "parameters": sum(p.numel() for p in model.parameters()),
             "latency_ms": 1000 * float(np.median(times))}
+
+
+def train_on_digits(config, epochs=1, seed=0):
+    """Train ``build_model(config)`` on 3/4 of the 8×8 digits with Adam(``lr``); return the
+    held-out accuracy, the parameter count and the latency of a 64-image batch."""
+    import tinynn
+    tinynn.manual_seed(seed)
+    train_x, train_y, test_x, test_y = _digits()
+    model = _fit(build_model(config), train_x, train_y, epochs, config.get("lr", 1e-3), config.get("batch_size", 32))
+    return _measure(model, test_x, test_y)
+
+
+def train_genotype(genotype, epochs=1, seed=0, lr=3e-3):
+    """A DARTS-space architecture trained from scratch on the same split."""
+    import tinynn
+    from .darts import DerivedNetwork
+    tinynn.manual_seed(seed)
+    train_x, train_y, test_x, test_y = _digits()
+    model = _fit(DerivedNetwork(genotype), train_x, train_y, epochs, lr, 32)
+    return dict(_measure(model, test_x, test_y), genotype=[list(edge) for edge in genotype])
+
+
+def darts_on_digits(config, epochs=1, seed=0):
+    """DARTS for ``epochs`` (weights on one half of the training split, α on the other,
+    ``config["order"]`` 1 or 2), then the derived architecture trained from scratch for
+    ``epochs`` on the whole split. Also returns softmax(α) after every search epoch."""
+    import tinynn
+    from .darts import Architect, SearchNetwork, derive
+    tinynn.manual_seed(seed)
+    train_x, train_y, _, _ = _digits()
+    half = len(train_x) // 2
+    model = SearchNetwork()
+    architect = Architect(model, tinynn.optim.Adam([model.alpha], lr=6e-3, betas=(0.5, 0.999)),
+                          xi=3e-3, second_order=config.get("order", 1) == 2)
+    rng = np.random.default_rng(seed)
+    history = []
+
+    def alpha_step(batch):
+        rows = rng.integers(half, len(train_x), len(batch[1]))
+        architect.step(batch, (tinynn.tensor(train_x[rows]), tinynn.tensor(train_y[rows])))
+
+    _fit(model, train_x[:half], train_y[:half], epochs, 3e-3, 32, extra_step=alpha_step,
+         after_epoch=lambda: history.append(model.architecture_weights().tolist()))
+    result = train_genotype(derive(model.architecture_weights()), epochs, seed)
+    return dict(result, alpha_history=history)
