@@ -17,6 +17,7 @@ import numpy as np
 
 from .data.datasets import BUNDLED_MNIST_DIR as DEFAULT_MNIST_DIR
 from .files import check_writable
+from .search import cli as search_cli
 from .warmup import SEED_MODELS
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
@@ -294,6 +295,7 @@ def _parser():
     bench.add_argument("suite", choices=BENCHMARKS, help="conv: layers; models: training steps; "
                        "cuda: GPU kernels vs cuDNN")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that script, e.g. --quick")
+    parser.search_parser = search_cli.add_parser(commands)
     warm = commands.add_parser("warmup", help="compile the kernels of the seeds' models once (an install step)")
     warm.add_argument("--models", default=",".join(SEED_MODELS), help="comma-separated seed models")
     warm.add_argument("--jobs", type=int, default=2, help="models compiled at once, one process each")
@@ -381,6 +383,8 @@ def main(argv=None):
         return _compress_main(parser.compress_parser, args, NonFiniteLossError)
     elif args.command == "warmup":
         return _warmup_main(parser, args)
+    elif args.command == "search":
+        return search_cli.main(args)
     elif args.command == "bench":
         bench(args.suite, args.rest)
     else:

@@ -232,3 +232,21 @@ class Architect:
         self.optimizer.zero_grad()
         self.model.alpha.grad = self.gradient(train_batch, val_batch)
         self.optimizer.step()
+
+
+class DartsRuns:
+    """The search strategy of ``tinynn search --strategy darts``: each trial is one whole
+    DARTS run (search, derive, retrain) with its own seed, second and first order in turn."""
+
+    def __init__(self, objectives, seed=0):
+        self.objectives, self.asked = tuple(objectives), 0
+        self.finished = []
+
+    def ask(self):
+        self.asked += 1
+        return {"order": 2 if self.asked % 2 else 1}, None
+
+    def tell(self, trial):
+        self.finished.append(trial)
+
+    replay = tell

@@ -177,3 +177,26 @@ class SearchSpace:
 
     def __repr__(self):
         return "SearchSpace(" + ", ".join(self.parameters) + ")"
+
+
+KINDS = {"int": Int, "float": Float, "choice": Choice}
+
+
+def space_from_json(description):
+    """A SearchSpace from a JSON object (a search-space file; reading it runs no code)::
+
+        {"width": {"type": "int", "low": 16, "high": 128, "log": true},
+         "kind": {"type": "choice", "choices": ["mlp", "cnn"]},
+         "kernel_size": {"type": "choice", "choices": [3, 5], "when": {"kind": "cnn"}}}
+    """
+    parameters = {}
+    for name, spec in description.items():
+        spec = dict(spec)
+        kind = spec.pop("type", None)
+        if kind not in KINDS:
+            raise ValueError(f"search space: {name} needs \"type\" one of {sorted(KINDS)}, got {kind!r}")
+        try:
+            parameters[name] = KINDS[kind](**spec)
+        except TypeError as error:
+            raise ValueError(f"search space: {name}: {error}") from None
+    return SearchSpace(**parameters)
