@@ -17,7 +17,7 @@ def add_parser(commands):
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes of the local Dask cluster (0: run in this process)")
     parser.add_argument("--address", help="an existing Dask scheduler, e.g. tcp://host:8786")
-    parser.add_argument("--epochs", type=int, default=1, help="training epochs per trial (the most, for halving)")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs per trial (the most, for halving; at least 3 for hyperband)")
     parser.add_argument("--dataset", choices=["digits"], default="digits")
     parser.add_argument("--model", choices=["any", "mlp", "cnn"], default="any", help="restrict the kind of network")
     parser.add_argument("--space", help="a search-space JSON file (see tinynn.search.space.space_from_json)")
@@ -57,7 +57,8 @@ def _strategy(args, space, objectives):
         return halving.SuccessiveHalving(space, objectives, seed, n=args.trials, min_epochs=1,
                                          max_epochs=max(1, args.epochs))
     if name == "hyperband":
-        return halving.Hyperband(space, objectives, seed, min_epochs=1, max_epochs=max(1, args.epochs))
+        # a bracket needs room to halve: its longest runs get at least 3 epochs
+        return halving.Hyperband(space, objectives, seed, min_epochs=1, max_epochs=max(3, args.epochs))
     if name == "darts":
         return DartsRuns(objectives, seed)
     if name == "evolution":

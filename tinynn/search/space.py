@@ -56,10 +56,13 @@ class Int(Parameter):
         return list(range(self.low, self.high + 1, self.step))
 
     def mutate(self, value, rng):
-        """A neighbour: one step (×/÷ 2 on a log scale) up or down, kept in range."""
-        moved = value * 2 if rng.random() < 0.5 else value // 2 if self.log else \
-            value + self.step * (1 if rng.random() < 0.5 else -1)
-        return int(np.clip(moved, self.low, self.high))
+        """A neighbour in range: one step (on a log scale, ×2 or ÷2) up or down."""
+        steps = (value * 2, max(self.low, value // 2)) if self.log else (value + self.step, value - self.step)
+        moves = [int(min(v, self.high)) for v in steps if self.low <= min(v, self.high) and min(v, self.high) != value]
+        return moves[rng.integers(len(moves))] if moves else value
+
+    def can_change(self):
+        return self.high > self.low
 
     def suggest(self, trial, name):
         return trial.suggest_int(name, self.low, self.high, step=1 if self.log else self.step, log=self.log)
@@ -89,9 +92,14 @@ class Float(Parameter):
         return [float(v) for v in spaced(self.low, self.high, self.grid)]
 
     def mutate(self, value, rng):
-        """A step of a tenth of the range (on its scale), kept in range."""
-        span = self._to(self.high) - self._to(self.low)
-        return self._from(np.clip(self._to(value) + rng.normal(0, span / 10), self._to(self.low), self._to(self.high)))
+        """A step of about a tenth of the range (on its scale), reflected back at the ends."""
+        low, high = self._to(self.low), self._to(self.high)
+        position = self._to(value) + rng.normal(0, (high - low) / 10)
+        position = low + abs(position - low)                 # reflect at the ends
+        return self._from(high - abs(high - position))
+
+    def can_change(self):
+        return True
 
     def suggest(self, trial, name):
         return trial.suggest_float(name, self.low, self.high, log=self.log)
@@ -115,6 +123,9 @@ class Choice(Parameter):
     def mutate(self, value, rng):
         others = [c for c in self.choices if c != value]
         return others[rng.integers(len(others))] if others else value
+
+    def can_change(self):
+        return len(self.choices) > 1
 
     def suggest(self, trial, name):
         return trial.suggest_categorical(name, self.choices)
@@ -154,7 +165,7 @@ class SearchSpace:
     def mutate(self, config, rng):
         """The parent with one knob changed (and conditional knobs filled in or dropped to
         match): Real et al.'s mutation, one change per child."""
-        names = [n for n in self.parameters if n in config]
+        names = [n for n in self.parameters if n in config and self.parameters[n].can_change()]
         chosen = names[rng.integers(len(names))]
         child = dict(config)
         child[chosen] = self.parameters[chosen].mutate(config[chosen], rng)
