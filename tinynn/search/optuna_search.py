@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from .strategies import Strategy, _key
+from .trial import Objective
 
 __all__ = ["OptunaSearch"]
 
@@ -26,7 +27,7 @@ class OptunaSearch(Strategy):
     """``sampler="tpe"`` or ``"nsga2"``; every objective of the study becomes one of
     Optuna's directions."""
 
-    def __init__(self, space, objectives, seed=0, sampler="tpe"):
+    def __init__(self, space, objectives=(Objective(),), seed=0, sampler="tpe"):
         super().__init__(space, objectives, seed)
         try:
             import optuna
