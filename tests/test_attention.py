@@ -99,3 +99,30 @@ def test_transformer_encoder_layer_matches_torch(norm_first, batch_first, activa
                         model.self_attn.in_proj_weight.grad.numpy()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_tiny_transformer_learns_to_name_the_largest_token():
+    """tinynn.models.TinyTransformer: the encoder block stack on a sequence task (the largest of
+    eight digits), trained in a few hundred steps; padding masks and too-long inputs checked."""
+    tinynn.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = tinynn.models.TinyTransformer(vocab_size=10, num_classes=10, max_len=8)
+    optimizer = tinynn.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        tokens = rng.integers(0, 10, (64, 8))
+        loss = tinynn.nn.functional.cross_entropy(model(tinynn.tensor(tokens)), tinynn.tensor(tokens.max(1)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    tokens = rng.integers(0, 10, (500, 8))
+    with tinynn.no_grad():
+        accuracy = (model(tinynn.tensor(tokens)).argmax(1).numpy() == tokens.max(1)).mean()
+    assert accuracy > 0.9
+    mask = np.zeros((4, 8), bool)
+    mask[:, 6:] = True
+    padded = [np.concatenate([tokens[:4, :6], np.full((4, 2), fill)], axis=1) for fill in (0, 9)]
+    with tinynn.no_grad():                      # what sits in padded positions changes nothing
+        a, b = (model(tinynn.tensor(p), padding_mask=tinynn.tensor(mask)).numpy() for p in padded)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="TinyTransformer: sequences of at most 8 tokens, got 9"):
+        model(tinynn.tensor(rng.integers(0, 10, (2, 9))))
