@@ -12,7 +12,7 @@ from . import conv, depthwise, im2col, plan, winograd
 from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .elementwise import clip_backward, erf, relu, relu_backward  # noqa: F401
-from .quantized import int8_conv2d, int8_matmul, quantized_linear  # noqa: F401
+from .quantized import int8_conv2d, int8_matmul, prepare_int8_weight, quantized_linear  # noqa: F401
 from .sparse import csr_linear  # noqa: F401
 from .pool import (  # noqa: F401
     avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,

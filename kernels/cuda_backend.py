@@ -47,12 +47,18 @@ def int8_matmul(a, b):
     return a.astype("int32") @ b.astype("int32").T
 
 
-def quantized_linear(x, scale, zero_point, weight, weight_scale, bias):
+def prepare_int8_weight(weight):
+    """The weight on the device as it is, and Σ_k q_w[c, k]."""
+    return weight, weight.sum(axis=1, dtype=array_module(weight).int64)
+
+
+def quantized_linear(x, scale, zero_point, prepared, weight_scale, bias):
     """The formula with CuPy's array operations (exact integer product, not tuned)."""
     xp = array_module(x)
+    weight, row_sums = prepared
     q = xp.clip(xp.rint(x / xp.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(xp.uint8)
     out = int8_matmul(q, weight).astype(x.dtype)
-    out -= (zero_point * weight.sum(axis=1, dtype=xp.int64)).astype(x.dtype)
+    out -= (zero_point * row_sums).astype(x.dtype)
     out *= (scale * weight_scale).astype(x.dtype)
     return out if bias is None else out + bias
 

@@ -107,21 +107,30 @@ _quantize_into = njit(parallel=True, cache=True)(_quantize_into_impl)
 _dequantize = njit(parallel=True, cache=True)(_dequantize_impl)
 
 
-def quantized_linear(x, scale, zero_point, weight, weight_scale, bias):
+def prepare_int8_weight(weight):
+    """The weight in the layout the product reads — VNNI's packed blocks, or int16 — and
+    Σ_k q_w[c, k]: what would otherwise be redone on every call (70 µs of a 300 µs
+    784 → 300 layer at batch 256)."""
+    layout = vnni.pack(weight) if vnni.AVAILABLE else weight.astype(np.int16)
+    return layout, _row_sums(weight), weight.shape[0]
+
+
+def quantized_linear(x, scale, zero_point, prepared, weight_scale, bias):
     """Float (N, K) in, float (N, C) out, uint8 × int8 products in between: with VNNI all in
     one parallel region (``vnni.py``); else quantise in one pass, the int16 product,
     dequantise in one pass."""
+    layout, row_sums, channels = prepared
     rows, depth = x.shape
     dtype = x.dtype.type
-    correction = (zero_point * _row_sums(weight)).astype(x.dtype)
+    correction = (zero_point * row_sums).astype(x.dtype)
     multiplier = (scale * weight_scale).astype(x.dtype)
-    bias = np.zeros(weight.shape[0], x.dtype) if bias is None else bias.astype(x.dtype)
-    if vnni.AVAILABLE:
-        return vnni.quantized_linear(x, scale, zero_point, weight, correction, multiplier, bias)
+    bias = np.zeros(channels, x.dtype) if bias is None else bias.astype(x.dtype)
+    if layout.dtype == np.int8:                      # packed for VNNI
+        return vnni.quantized_linear(x, scale, zero_point, layout, channels, correction, multiplier, bias)
     q = np.empty((rows, depth), dtype=np.int16)
     _quantize_into(x, dtype(scale), dtype(zero_point), q)
-    accumulated = np.empty((rows, weight.shape[0]), dtype=np.int32)
-    _int16_matmul(q, weight.astype(np.int16), accumulated)
-    out = np.empty((rows, weight.shape[0]), dtype=x.dtype)
+    accumulated = np.empty((rows, channels), dtype=np.int32)
+    _int16_matmul(q, layout, accumulated)
+    out = np.empty((rows, channels), dtype=x.dtype)
     _dequantize(accumulated, correction, multiplier, bias, out)
     return out

@@ -155,13 +155,12 @@ def int8_matmul(a, b):
     return accumulated[:a.shape[0], :b.shape[0]]
 
 
-def quantized_linear(x, scale, zero_point, weight, correction, multiplier, bias):
-    """out = (x quantised) · weightᵀ, dequantised: see ``kernels/quantized.py``."""
-    packed = pack(weight)
+def quantized_linear(x, scale, zero_point, packed, channels, correction, multiplier, bias):
+    """out = (x quantised) · weightᵀ, dequantised, the weight ``pack``ed: see ``kernels/quantized.py``."""
     quantized, accumulated = _buffers(x.shape[0], packed)
-    out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
+    out = np.empty((x.shape[0], channels), dtype=x.dtype)
     dtype = x.dtype.type
-    kernel = _linear if x.size * weight.shape[0] >= PARALLEL_MIN_WORK else _linear_serial
+    kernel = _linear if x.size * channels >= PARALLEL_MIN_WORK else _linear_serial
     kernel(np.ascontiguousarray(x), dtype(scale), dtype(zero_point), packed, correction, multiplier, bias,
            quantized, accumulated, out)
     return out

@@ -172,8 +172,31 @@ def test_both_int8_kernels_equal_the_reference_exactly(path, rows, depth, out, s
     vnni.AVAILABLE = path == "vnni"
     try:
         np.testing.assert_array_equal(quantized.int8_matmul(a, b), reference.int8_matmul(a, b))
-        np.testing.assert_allclose(quantized.quantized_linear(x, 0.03, 117, b, weight_scale, bias),
-                                   reference.quantized_linear(x, 0.03, 117, b, weight_scale, bias),
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            quantized.quantized_linear(x, 0.03, 117, quantized.prepare_int8_weight(b), weight_scale, bias),
+            reference.quantized_linear(x, 0.03, 117, reference.prepare_int8_weight(b), weight_scale, bias),
+            rtol=1e-6, atol=1e-6)
     finally:
         vnni.AVAILABLE = old
+
+
+def test_a_quantized_linear_prepares_its_weight_once_and_again_after_it_changes(monkeypatch):
+    """The packed weight is kept between calls, and remade when load_state_dict writes a new one."""
+    from tinynn.device import CPU
+    cpu_backend = tinynn.backend.for_device(CPU)
+    tinynn.manual_seed(0)
+    layer = tq.quantize_dynamic(nn.Sequential(nn.Linear(40, 9)))[0]
+    calls = []
+    original = cpu_backend.prepare_int8_weight
+    monkeypatch.setattr(cpu_backend, "prepare_int8_weight", lambda w: calls.append(1) or original(w))
+    x = tinynn.randn(5, 40)
+    with tinynn.no_grad():
+        first = layer(x).numpy()
+        assert np.array_equal(layer(x).numpy(), first) and len(calls) == 1
+        state = layer.state_dict()
+        state["weight"] = tinynn.tensor(-state["weight"].numpy())
+        layer.load_state_dict(state)
+        flipped = layer(x).numpy()
+    assert len(calls) == 2
+    bias = layer.bias.numpy()
+    np.testing.assert_allclose(flipped - bias, -(first - bias), rtol=1e-4, atol=1e-4)

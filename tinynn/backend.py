@@ -84,9 +84,14 @@ class Backend(Protocol):
     def int8_matmul(self, a, b):
         """uint8 a (M, K) times int8 b (N, K) transposed, exactly, as int32 (M, N)."""
 
-    def quantized_linear(self, x, scale, zero_point, weight, weight_scale, bias):
+    def prepare_int8_weight(self, weight):
+        """What ``quantized_linear`` needs of an int8 weight (C, K), computed once per weight
+        (the layer keeps it until the weight changes): the backend's layout and Σ_k q_w[c, k]."""
+
+    def quantized_linear(self, x, scale, zero_point, prepared, weight_scale, bias):
         """y = s·s_c·(Σ q_x q_w − z Σ q_w) + bias for float x (N, K), quantised to uint8 with
-        (scale, zero_point), int8 weight (C, K) with weight_scale (C,); float (N, C) out."""
+        (scale, zero_point), the int8 weight (C, K) as ``prepare_int8_weight`` gave it, with
+        weight_scale (C,); float (N, C) out."""
 
     def int8_conv2d(self, x, weight, stride, dilation, out_hw):
         """Σ x · w over every window as int32 (N, K, OH, OW): x uint8 (N, C, H, W) already

@@ -143,5 +143,6 @@ def test_cuda_quantized_linear_matches_reference():
     w = rng.integers(-127, 128, (4, 30)).astype(np.int8)
     scale, bias = rng.uniform(0.01, 0.1, 4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
     np.testing.assert_allclose(
-        _host(cuda_backend.quantized_linear(_device(x), 0.02, 120, _device(w), _device(scale), _device(bias))),
-        reference.quantized_linear(x, 0.02, 120, w, scale, bias), rtol=1e-6, atol=1e-6)
+        _host(cuda_backend.quantized_linear(_device(x), 0.02, 120, cuda_backend.prepare_int8_weight(_device(w)),
+                                            _device(scale), _device(bias))),
+        reference.quantized_linear(x, 0.02, 120, reference.prepare_int8_weight(w), scale, bias), rtol=1e-6, atol=1e-6)

@@ -15,6 +15,7 @@ layers that round as these will.
 import numpy as np
 
 from .. import autograd, backend
+from ..autograd import versions
 from ..nn import functional as F
 from ..nn.functional.conv import resolve_padding
 from ..nn.modules.conv import Conv2d
@@ -77,10 +78,21 @@ class QuantizedLinear(_Quantized):
                              f"got shape {x.shape}")
         scale, zero_point = self._input_qparams(x)
         bias = None if self.bias is None else self.bias._array
-        out = backend.for_device(x.device).quantized_linear(
-            x._array.reshape(-1, self.in_features), scale, zero_point, self.weight._array,
-            self.weight_scale._array, bias)
+        kernels = backend.for_device(x.device)
+        out = kernels.quantized_linear(x._array.reshape(-1, self.in_features), scale, zero_point,
+                                       self._prepared_weight(kernels), self.weight_scale._array, bias)
         return Tensor._wrap(out.reshape(tuple(x.shape[:-1]) + (self.out_features,)), x.device)
+
+    def _prepared_weight(self, kernels):
+        """The backend's form of the int8 weight (packed for VNNI, its row sums), made once and
+        made again only when the weight array, its version (``load_state_dict`` writes in
+        place) or the backend changes."""
+        weight = self.weight._array
+        key = (id(kernels), id(weight), versions.version(weight))
+        if self.__dict__.get("_prepared_key") != key:
+            self.__dict__["_prepared"] = kernels.prepare_int8_weight(weight)
+            self.__dict__["_prepared_key"] = key
+        return self.__dict__["_prepared"]
 
     def extra_repr(self):
         kind = "dynamic" if self.dynamic else "static"

@@ -27,9 +27,15 @@ def int8_conv2d(x, weight, stride, dilation, out_hw):
     return convolve(x.astype(np.int32), weight.astype(np.int32), stride, (0, 0), dilation, 1, out_hw)
 
 
-def quantized_linear(x, scale, zero_point, weight, weight_scale, bias):
+def prepare_int8_weight(weight):
+    """The weight as it is, and Σ_k q_w[c, k]."""
+    return weight, weight.sum(axis=1, dtype=np.int64)
+
+
+def quantized_linear(x, scale, zero_point, prepared, weight_scale, bias):
+    weight, row_sums = prepared
     q = np.clip(np.rint(x / np.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(np.uint8)
     accumulated = int8_matmul(q, weight).astype(x.dtype)
-    accumulated -= (zero_point * weight.sum(axis=1, dtype=np.int64)).astype(x.dtype)
+    accumulated -= (zero_point * row_sums).astype(x.dtype)
     accumulated *= (scale * weight_scale).astype(x.dtype)
     return accumulated if bias is None else accumulated + bias
