@@ -220,3 +220,11 @@ def test_cli_search_finishes_for_every_strategy(strategy, tmp_path):
         assert "derived cell: node 1 ←" in result.stdout and "darts_alpha.png" in pictures
     if strategy == "nsga2":
         assert "Pareto front: trial" in result.stdout
+
+
+def test_in_process_trials_leave_the_thread_settings_as_they_were():
+    import numba
+    before = numba.get_num_threads()
+    search.search(search.RandomSearch(search.DIGITS_SPACE, seed=2), trials=1, workers=0, threads_per_worker=1,
+                  progress=False)
+    assert numba.get_num_threads() == before

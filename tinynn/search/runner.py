@@ -35,10 +35,14 @@ def run_trial(objective, config, epochs, seed, threads):
     workers on two cores do not fight), the objective's metrics and its wall time."""
     import numba
     from threadpoolctl import threadpool_limits
+    previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     start = time.perf_counter()
-    with threadpool_limits(threads):
-        values = objective(config, epochs=epochs, seed=seed)
+    try:
+        with threadpool_limits(threads):
+            values = objective(config, epochs=epochs, seed=seed)
+    finally:
+        numba.set_num_threads(previous)       # workers=0 runs here, in the caller's process
     return values, time.perf_counter() - start
 
 
