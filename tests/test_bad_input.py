@@ -209,6 +209,14 @@ def _structure(node):
     ({"__tinynn_structure__.npy": _structure({"csr": {"packed": 0, "parts": [["<f4", 1], ["|u1", 1],
                                                                               ["|u1", 2]], "shape": [2, 2]}}),
       "a0.npy": _npy(_header("|u1", (7,)), bytes(4) + bytes([5, 1, 0]))}, r"has inconsistent parts"),
+    ({"__tinynn_structure__.npy": _structure({"small": [0, "<f8", [4], True]}),
+      "__tinynn_small__.npy": _npy(_header("|u1", (16,)), bytes(16))}, r"small array \(float64, shape \[4\]\) does not fit"),
+    ({"__tinynn_structure__.npy": _structure({"small": [0, "|O", [1], True]}),
+      "__tinynn_small__.npy": _npy(_header("|u1", (16,)), bytes(16))}, r"small array \(object"),
+    ({"__tinynn_structure__.npy": _structure({"small": [0, "<f4", [-1], False]}),
+      "__tinynn_small__.npy": _npy(_header("|u1", (16,)), bytes(16))}, r"small array .* does not fit"),
+    ({"__tinynn_structure__.npy": _structure({"small": [0, "<f4"]})}, r"malformed 'small' node"),
+    ({"__tinynn_structure__.npy": _structure({"small": [0, "<f4", [1], False]})}, r"does not fit the shared bytes"),
 ])
 def test_damaged_or_hostile_archives_are_refused_before_allocating(tmp_path, members, pattern):
     path = tmp_path / "bad.npz"
@@ -299,3 +307,26 @@ def test_integer_like_sizes_are_accepted_as_in_pytorch():
     assert tinynn.zeros(tinynn.tensor(3)).shape == (3,)
     with pytest.raises(TypeError, match=r"reshape: expected integer sizes, got \(True,\)"):
         tinynn.ones(1).reshape(True)
+
+
+def test_small_arrays_share_one_member_and_round_trip(tmp_path):
+    """Biases, scales and 0-d values go into one archive member (each member costs ~0.2 KB of
+    zip and .npy headers); a tied small parameter is stored once; every dtype and shape comes back."""
+    import zipfile as zf
+    tinynn.manual_seed(0)
+    model = tinynn.models.LeNet5()
+    shared = tinynn.nn.Parameter(tinynn.randn(3))
+    state = dict(model.state_dict(), tied_a=shared, tied_b=shared, step=tinynn.tensor(7),
+                 flags=np.array([True, False]), fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+    path = tmp_path / "m.npz"
+    tinynn.save(state, path)
+    with zf.ZipFile(path) as archive:
+        names = sorted(archive.namelist())
+    big = [k for k, v in state.items() if np.asarray(v.detach() if hasattr(v, "detach") else v).nbytes > 1024]
+    assert names == sorted([f"a{i}.npy" for i in range(len(big))] + ["__tinynn_small__.npy", "__tinynn_structure__.npy"])
+    loaded = tinynn.load(path)
+    for key, value in state.items():
+        expected = np.asarray(value.detach() if hasattr(value, "detach") else value)
+        got = loaded[key].numpy() if isinstance(loaded[key], tinynn.Tensor) else loaded[key]
+        assert got.dtype == expected.dtype and got.shape == expected.shape and np.array_equal(got, expected), key
+    assert isinstance(loaded["tied_a"], tinynn.Tensor) and isinstance(loaded["flags"], np.ndarray)

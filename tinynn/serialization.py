@@ -25,16 +25,28 @@ from .tensor import Tensor
 __all__ = ["save", "load"]
 
 _STRUCTURE_KEY = "__tinynn_structure__"
+_SMALL_KEY = "__tinynn_small__"
+SMALL_BYTES = 1024                 # arrays up to this size share one member (see _Writer.small)
 MAX_DEPTH = 64                     # nesting of dicts/lists in a state dict
 MAX_DEFLATE_RATIO = 1100           # deflate cannot compress better than ~1032:1; more is a bomb
 
 
 class _Writer:
     """The arrays of one archive: each stored once (tied parameters share one entry), and,
-    with ``sparse``, mostly-zero float arrays as CSR (values, column indices, row starts)."""
+    with ``sparse``, mostly-zero float arrays as CSR (values, column indices, row starts).
+    Small arrays (biases, scales, zero points) go one after another into one shared member:
+    each member of a zip costs ~0.2 KB of headers, more than such an array itself."""
 
     def __init__(self, sparse):
         self.arrays, self.stored, self.sparse = [], {}, sparse
+        self.small, self.small_nodes, self.kept = bytearray(), {}, []
+
+    def add_small(self, array, kind):
+        if id(array) not in self.small_nodes:
+            self.kept.append(array)                     # keeps its id unique while saving
+            self.small_nodes[id(array)] = [len(self.small), array.dtype.str, list(array.shape)]
+            self.small += array.tobytes(order="C")
+        return {"small": self.small_nodes[id(array)] + [kind == "tensor"]}
 
     def add(self, array):
         if id(array) not in self.stored:
@@ -43,6 +55,8 @@ class _Writer:
         return self.stored[id(array)]
 
     def encode(self, array, kind):
+        if array.nbytes <= SMALL_BYTES and not array.dtype.hasobject:
+            return self.add_small(array, kind)
         if self.sparse and array.dtype.kind in "iuf" and array.size >= SPARSE_MIN_SIZE \
                 and np.count_nonzero(array) <= array.size * SPARSE_MAX_DENSITY:
             values, columns, starts = to_csr(array)
@@ -122,6 +136,8 @@ def save(obj, f, sparse=False, compress=False):
         raise TypeError("save: object arrays cannot be stored without pickle")
     payload = {f"a{i}": array for i, array in enumerate(writer.arrays)}
     payload[_STRUCTURE_KEY] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
+    if writer.small:
+        payload[_SMALL_KEY] = np.frombuffer(bytes(writer.small), dtype=np.uint8)
     write = np.savez_compressed if compress else np.savez
     if hasattr(f, "write"):
         write(f, **payload)
@@ -189,6 +205,8 @@ def _decode(node, arrays, depth=0):
         return Tensor._wrap(arrays[name]) if kind == "tensor" else arrays[name]
     if kind == "csr" and isinstance(value, dict):
         return _from_csr(value, arrays)
+    if kind == "small" and isinstance(value, list):
+        return _from_small(value, arrays)
     if kind == "dict" and isinstance(value, list) and all(
             isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
             for item in value):
@@ -199,6 +217,23 @@ def _decode(node, arrays, depth=0):
     if kind == "value" and (value is None or isinstance(value, (bool, str, int, float))):
         return value
     raise _Invalid(f"its structure has a malformed {kind!r} node")
+
+
+def _from_small(node, arrays):
+    """A small array: [offset, dtype, shape, is a tensor] into the shared member, checked."""
+    buffer = arrays.get(_SMALL_KEY)
+    try:
+        offset, dtype, shape, tensor = node
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise _Invalid(f"its structure has a malformed 'small' node {str(node)[:60]!r}") from None
+    valid_shape = isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
+    nbytes = math.prod(shape) * dtype.itemsize if valid_shape else -1
+    if buffer is None or dtype.kind not in "biufc" or not isinstance(offset, int) or offset < 0 \
+            or nbytes < 0 or offset + nbytes > buffer.nbytes:
+        raise _Invalid(f"a small array ({dtype}, shape {shape}) does not fit the shared bytes")
+    array = buffer[offset:offset + nbytes].view(dtype).reshape(shape).copy()
+    return Tensor._wrap(array) if tensor is True else array
 
 
 _PART_DTYPES = {"values": "biuf", "gaps": "u", "counts": "u"}
