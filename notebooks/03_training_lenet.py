@@ -25,7 +25,6 @@ import time
 import numpy as np
 
 import tinynn
-import tinynn.nn as nn
 import tinynn.nn.functional as F
 from tinynn.data import DataLoader, TensorDataset, load_mnist
 from tinynn.data.datasets import BUNDLED_MNIST_DIR

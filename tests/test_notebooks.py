@@ -2,7 +2,6 @@
 the Jupytext script is opened as a notebook and run by nbclient in a fresh Python kernel,
 and any cell's error fails the test. The outputs are checked for what each notebook
 promises to show."""
-import os
 from pathlib import Path
 
 import pytest

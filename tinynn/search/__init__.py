@@ -30,3 +30,7 @@ from .space import Choice, Float, Int, SearchSpace  # noqa: F401
 from .strategies import GridSearch, RandomSearch, RegularizedEvolution  # noqa: F401
 from .study import Study  # noqa: F401
 from .trial import Objective, Trial  # noqa: F401
+
+__all__ = ["SearchSpace", "Int", "Float", "Choice", "GridSearch", "RandomSearch", "RegularizedEvolution",
+           "OptunaSearch", "SuccessiveHalving", "Hyperband", "search", "Study", "Trial", "Objective",
+           "DIGITS_SPACE", "build_model", "train_on_digits"]

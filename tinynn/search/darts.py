@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import grad, no_grad
-from ..creation import cat, zeros
+from ..creation import cat
 from ..nn import functional as F
 
 __all__ = ["PRIMITIVES", "MixedOp", "SearchNetwork", "DerivedNetwork", "Architect", "derive",
