@@ -104,3 +104,13 @@ def test_a_darts_step_moves_alpha_towards_lower_validation_loss():
     for _ in range(5):
         architect.step(train, val)
     assert float(tinynn.nn.functional.cross_entropy(model(val[0]), val[1])) < before
+
+
+def test_a_darts_run_moves_alpha_before_each_weight_step():
+    """darts_on_digits hands its α step to the shared training loop (train_epoch's
+    before_step): after one epoch the architecture weights are no longer uniform."""
+    from tinynn.search.objective import darts_on_digits
+    result = darts_on_digits({"order": 1}, epochs=1, seed=0)
+    weights = np.asarray(result["alpha_history"][0])
+    assert weights.shape == (6, len(darts.PRIMITIVES)) and np.ptp(weights, axis=1).min() > 0.003   # at the start: ~4e-4
+    assert len(result["genotype"]) == 5 and 0 < result["accuracy"] <= 1

@@ -1,5 +1,6 @@
 """The training loop every front end shares: forward, loss, backward, step, with a
 progress bar and a check that stops at the first step whose loss is NaN or inf."""
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -8,7 +9,7 @@ from tqdm.auto import tqdm
 from .autograd import no_grad
 
 __all__ = ["NonFiniteLossError", "check_finite_loss", "count_correct", "train_epoch", "evaluate",
-           "History"]
+           "median_latency_ms", "History"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -77,15 +78,18 @@ def count_correct(outputs, labels):
 
 
 def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", verbose=True,
-                after_step=None):
+                after_step=None, before_step=None):
     """One pass over ``loader``; returns (mean loss, accuracy, the global step count).
-    ``after_step(step)`` runs after every optimiser step (Keras' batch callbacks)."""
+    ``before_step(inputs, labels)`` runs before every step (DARTS' architecture step),
+    ``after_step(step)`` after every optimiser step (Keras' batch callbacks)."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=description, leave=False, disable=not verbose, unit="batch",
                mininterval=0.5)
     for inputs, labels in bar:
         step += 1
+        if before_step is not None:
+            before_step(inputs, labels)
         optimizer.zero_grad()
         logits = model(inputs)
         loss = loss_fn(logits, labels)
@@ -101,6 +105,18 @@ def train_epoch(model, loader, loss_fn, optimizer, step=0, description="train", 
         seen += len(inputs)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
     return total_loss / max(seen, 1), correct / max(seen, 1), step
+
+
+def median_latency_ms(model, inputs, repeats=15):
+    """The median wall time of ``model(inputs)`` in ms, after one call that compiles and warms."""
+    times = []
+    with no_grad():
+        model(inputs)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(inputs)
+            times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
 
 
 def evaluate(model, loader, loss_fn):

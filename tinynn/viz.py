@@ -18,25 +18,11 @@ import subprocess
 import warnings
 from pathlib import Path
 
+from .autograd.engine import topological_order
 from .files import atomic_write
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "graph_text", "Graph"]
-
-
-def _nodes(root):
-    """Every tensor ``root`` was computed from, each once, inputs before outputs; tensors
-    that do not require grad (constants) are included, unlike the engine's walk."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-        elif id(tensor) not in seen:
-            seen.add(id(tensor))
-            stack.append((tensor, True))
-            stack.extend((t, False) for t in reversed(_inputs(tensor)) if id(t) not in seen)
-    return order
 
 
 def _inputs(tensor):
@@ -98,7 +84,7 @@ def draw_graph(root, params=None, filename=None):
     except ImportError:
         return _fallback(root, names, filename, "the graphviz package is not installed")
     graph = graphviz.Digraph("autograd", graph_attr=dict(rankdir="BT"), node_attr=dict(fontsize="11"))
-    for tensor in _nodes(root):
+    for tensor in topological_order(root, constants=True):
         what, shape = _describe(tensor, names)
         graph.node(str(id(tensor)), f"{what}\n{shape}", **STYLE[_kind(tensor, root)])
         for parent in _inputs(tensor):

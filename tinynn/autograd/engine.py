@@ -24,8 +24,9 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def topological_order(*roots):
-    """Tensors reachable from ``roots`` through recorded nodes, inputs before outputs.
+def topological_order(*roots, constants=False):
+    """Tensors reachable from ``roots`` through recorded nodes, inputs before outputs; only
+    those that require grad, unless ``constants`` (the graph picture shows them all).
 
     A node's first input is explored first, so its later inputs — a layer's own weight and
     bias, beside the activation coming from below — end up just before the node: walked in
@@ -44,7 +45,7 @@ def topological_order(*roots):
         stack.append((tensor, True))
         if tensor._node is not None:
             stack.extend((t, False) for t in reversed(tensor._node.inputs)
-                         if t is not None and t.requires_grad and id(t) not in visited)
+                         if t is not None and (constants or t.requires_grad) and id(t) not in visited)
     return order
 
 

@@ -11,7 +11,6 @@ weights stored sparse and deflated: ``tinynn.save(..., sparse=True, compress=Tru
 median inference latency of one batch, and the test accuracy.
 """
 import io
-import time
 from collections import namedtuple
 
 import numpy as np
@@ -24,7 +23,7 @@ from ..nn.modules.linear import Linear
 from ..nn.utils import prune
 from ..serialization import save
 from ..tensor import Tensor
-from ..training import train_epoch
+from ..training import median_latency_ms, train_epoch
 from .sharing import share_weights, unshare_weights
 
 __all__ = ["Row", "measure", "prune_model", "share_model", "quantize_model", "format_table"]
@@ -44,17 +43,11 @@ def measure(method, model, x_test, y_test, batch=256, repeats=15, compact=True):
     parameters = sum(int(np.count_nonzero(np.asarray(t.detach()))) for name, t in model.state_dict().items()
                      if not name.endswith(("_mask", "_scale", "_zero_point", "running_mean", "running_var",
                                            "num_batches_tracked", "columns", "starts")))
-    inputs = Tensor(x_test[:batch])
-    times = []
+    latency = median_latency_ms(model, Tensor(x_test[:batch]), repeats)
     with no_grad():
-        model(inputs)                                          # compiled and warm
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(inputs)
-            times.append(time.perf_counter() - start)
         predictions = np.concatenate([model(Tensor(x_test[i:i + 512])).numpy().argmax(axis=1)
                                       for i in range(0, len(x_test), 512)])
-    return Row(method, parameters, len(buffer.getvalue()), 1e3 * float(np.median(times)),
+    return Row(method, parameters, len(buffer.getvalue()), latency,
                float((predictions == y_test).mean()))
 
 

@@ -8,30 +8,24 @@ model and calls ``fit`` (tests/test_search.py has one).
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
+
+from .space import Choice, Float, Int, SearchSpace
 
 __all__ = ["DIGITS_SPACE", "build_model", "train_on_digits"]
 
 ACTIVATIONS = ("relu", "tanh", "gelu")
 
-
-def digits_space():
-    from .space import Choice, Float, Int, SearchSpace
-    return SearchSpace(
-        kind=Choice(["mlp", "cnn"]),
-        layers=Int(1, 3),
-        width=Int(16, 128, log=True),
-        activation=Choice(list(ACTIVATIONS)),
-        channels=Int(4, 16, log=True, when={"kind": "cnn"}),
-        kernel_size=Choice([3, 5], when={"kind": "cnn"}),
-        lr=Float(3e-4, 3e-2, log=True),
-        batch_size=Choice([16, 32, 64]),
-    )
-
-
-DIGITS_SPACE = digits_space()
+DIGITS_SPACE = SearchSpace(
+    kind=Choice(["mlp", "cnn"]),
+    layers=Int(1, 3),
+    width=Int(16, 128, log=True),
+    activation=Choice(list(ACTIVATIONS)),
+    channels=Int(4, 16, log=True, when={"kind": "cnn"}),
+    kernel_size=Choice([3, 5], when={"kind": "cnn"}),
+    lr=Float(3e-4, 3e-2, log=True),
+    batch_size=Choice([16, 32, 64]),
+)
 
 
 def build_model(config, in_channels=1, side=8, classes=10):
@@ -63,21 +57,19 @@ def _digits():
     return [(images[p], labels[p]) for p in parts]
 
 
-def _fit(model, x, y, epochs, lr, batch_size, extra_step=None, after_epoch=None):
-    """Adam on (x, y) for ``epochs``; ``extra_step(batch)`` runs before each weight step
-    (DARTS' α step), ``after_epoch()`` after each epoch."""
+def _fit(model, x, y, epochs, lr, batch_size, before_step=None, after_epoch=None):
+    """Adam on (x, y) for ``epochs`` with the shared training loop (``training.train_epoch``,
+    which also stops at a NaN loss); ``before_step(inputs, labels)`` runs before each weight
+    step (DARTS' α step), ``after_epoch()`` after each epoch."""
     import tinynn
     from ..data import DataLoader, TensorDataset
     from ..nn import functional as F
+    from ..training import train_epoch
     parameters = model.weights() if hasattr(model, "weights") else model.parameters()
     optimizer = tinynn.optim.Adam(parameters, lr=lr)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
     for _ in range(epochs):
-        for batch in DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True):
-            if extra_step is not None:
-                extra_step(batch)
-            optimizer.zero_grad()
-            F.cross_entropy(model(batch[0]), batch[1]).backward()
-            optimizer.step()
+        train_epoch(model, loader, F.cross_entropy, optimizer, verbose=False, before_step=before_step)
         if after_epoch is not None:
             after_epoch()
     return model
@@ -86,19 +78,15 @@ def _fit(model, x, y, epochs, lr, batch_size, extra_step=None, after_epoch=None)
 def _measure(model, validation, test):
     """Validation and test accuracy, parameters, and the median latency of a 64-image batch."""
     import tinynn
+    from ..training import median_latency_ms
     model.eval()
 
     def accuracy(x, y):
         return float((model(tinynn.tensor(x)).argmax(1).numpy() == y).mean())
     with tinynn.no_grad():
         result = {"accuracy": accuracy(*validation), "test_accuracy": accuracy(*test)}
-        batch, times = tinynn.tensor(test[0][:64]), []
-        for _ in range(5):
-            start = time.perf_counter()
-            model(batch)
-            times.append(time.perf_counter() - start)
     return dict(result, parameters=sum(p.numel() for p in model.parameters()),
-                latency_ms=1000 * float(np.median(times)))
+                latency_ms=median_latency_ms(model, tinynn.tensor(test[0][:64]), repeats=5))
 
 
 def train_on_digits(config, epochs=1, seed=0):
@@ -136,11 +124,11 @@ def darts_on_digits(config, epochs=1, seed=0):
     rng = np.random.default_rng(seed)
     history = []
 
-    def alpha_step(batch):
-        rows = rng.integers(half, len(train_x), len(batch[1]))
-        architect.step(batch, (tinynn.tensor(train_x[rows]), tinynn.tensor(train_y[rows])))
+    def alpha_step(inputs, labels):
+        rows = rng.integers(half, len(train_x), len(labels))
+        architect.step((inputs, labels), (tinynn.tensor(train_x[rows]), tinynn.tensor(train_y[rows])))
 
-    _fit(model, train_x[:half], train_y[:half], epochs, 3e-3, 32, extra_step=alpha_step,
+    _fit(model, train_x[:half], train_y[:half], epochs, 3e-3, 32, before_step=alpha_step,
          after_epoch=lambda: history.append(model.architecture_weights().tolist()))
     result = train_genotype(derive(model.architecture_weights()), epochs, seed)
     return dict(result, alpha_history=history)
