@@ -16,14 +16,28 @@ to that reference.  The files, one concept each:
     winograd.py      Winograd F(2×2, 3×3)             geometry.py    window index arithmetic
     pool.py          max / average pooling            batchnorm.py   batch-norm statistics
     elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels
-    quantized.py     int8 products, quantised Linear  vnni.py        the same with AVX-512 VNNI
+    quantized.py     int8 products, quantised layers  vnni.py        the same with AVX-512 VNNI
+    vnni_conv.py     int8 convolution, VNNI, no im2col
     sparse.py        CSR × dense                      affine.py      float ↔ 8-bit, a row at a time
 
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
 step through.
 """
 import hashlib
+import types
 from pathlib import Path
+
+
+def twin(func, suffix):
+    """A copy of ``func`` under another name, for a second ``njit`` of it with other options
+    (a serial twin of a parallel kernel).  Numba's cache names a kernel's machine code after
+    its function's qualified name, line and signature, not after the options it was compiled
+    with, so two ``njit(cache=True)`` of one function load each other's code: a parallel kernel
+    once ran serial code from the cache, 2× slower on 2 cores."""
+    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__,
+                              func.__closure__)
+    copy.__qualname__, copy.__doc__ = func.__qualname__ + suffix, func.__doc__
+    return copy
 
 
 def drop_stale_cache(folder=Path(__file__).parent):

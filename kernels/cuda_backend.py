@@ -48,19 +48,40 @@ def int8_matmul(a, b):
 
 
 def prepare_int8_weight(weight):
-    """The weight on the device as it is, and Σ_k q_w[c, k]."""
-    return weight, weight.sum(axis=1, dtype=array_module(weight).int64)
+    """The weight on the device as it is, Σ q_w per output channel, and the weight again."""
+    return weight, weight.reshape(weight.shape[0], -1).sum(axis=1, dtype=array_module(weight).int64), weight
+
+
+def _quantize(x, scale, zero_point):
+    xp = array_module(x)
+    return xp.clip(xp.rint(x / xp.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(xp.uint8)
+
+
+def _dequantize(accumulated, zero_point, row_sums, scale, weight_scale, bias, dtype):
+    """s·s_c·(acc − z Σ q_w) + bias with the channel on axis 1, in the reference's order."""
+    shape = (1, -1) + (1,) * (accumulated.ndim - 2)
+    out = accumulated.astype(dtype)
+    out -= (zero_point * row_sums).astype(dtype).reshape(shape)
+    out *= (scale * weight_scale).astype(dtype).reshape(shape)
+    return out if bias is None else out + bias.astype(dtype).reshape(shape)
 
 
 def quantized_linear(x, scale, zero_point, prepared, weight_scale, bias):
     """The formula with CuPy's array operations (exact integer product, not tuned)."""
-    xp = array_module(x)
-    weight, row_sums = prepared
-    q = xp.clip(xp.rint(x / xp.asarray(scale, dtype=x.dtype)) + zero_point, 0, 255).astype(xp.uint8)
-    out = int8_matmul(q, weight).astype(x.dtype)
-    out -= (zero_point * row_sums).astype(x.dtype)
-    out *= (scale * weight_scale).astype(x.dtype)
-    return out if bias is None else out + bias
+    weight, row_sums, _ = prepared
+    return _dequantize(int8_matmul(_quantize(x, scale, zero_point), weight), zero_point, row_sums, scale,
+                       weight_scale, bias, x.dtype)
+
+
+def quantized_conv2d(x, scale, zero_point, prepared, weight_scale, bias, stride, padding, dilation):
+    """Quantise, pad with z, the integer convolution below, dequantise (not tuned)."""
+    weight, row_sums, _ = prepared
+    q = array_module(x).pad(_quantize(x, scale, zero_point), ((0, 0), (0, 0)) + tuple(padding),
+                            constant_values=zero_point)
+    out_hw = tuple((size - d * (k - 1) - 1) // s + 1
+                   for size, k, s, d in zip(q.shape[2:], weight.shape[2:], stride, dilation))
+    return _dequantize(int8_conv2d(q, weight, stride, dilation, out_hw), zero_point, row_sums, scale,
+                       weight_scale, bias, x.dtype)
 
 
 def int8_conv2d(x, weight, stride, dilation, out_hw):

@@ -16,7 +16,7 @@ reference exactly.
 import numpy as np
 from numba import njit, prange
 
-from . import vnni
+from . import vnni, vnni_conv
 from .affine import dequantize_row, quantize_row
 from .im2col import im2col
 
@@ -93,6 +93,17 @@ def _dequantize_impl(accumulated, correction, multiplier, bias, out):
         dequantize_row(accumulated[i], correction, multiplier, bias, out[i])
 
 
+def _dequantize_channels_impl(accumulated, correction, multiplier, bias, out):
+    """Every (image, channel) plane of int32 sums back to floats: the same formula as
+    ``dequantize_row``, with the channel on axis 1."""
+    n, k = out.shape[:2]
+    for plane in prange(n * k):
+        b, c = plane // k, plane % k
+        source, target = accumulated[b, c].reshape(-1), out[b, c].reshape(-1)
+        for i in range(target.shape[0]):
+            target[i] = (target.dtype.type(source[i]) - correction[c]) * multiplier[c] + bias[c]
+
+
 def _row_sums_impl(weight):
     """Σ_k weight[c, k] per row, in int64 (NumPy's int8 → int64 reduction is ~10× slower)."""
     sums = np.zeros(weight.shape[0], dtype=np.int64)
@@ -105,32 +116,65 @@ def _row_sums_impl(weight):
 _row_sums = njit(cache=True)(_row_sums_impl)
 _quantize_into = njit(parallel=True, cache=True)(_quantize_into_impl)
 _dequantize = njit(parallel=True, cache=True)(_dequantize_impl)
+_dequantize_channels = njit(parallel=True, cache=True)(_dequantize_channels_impl)
 
 
 def prepare_int8_weight(weight):
     """The weight in the layout the product reads — VNNI's packed blocks, or int16 — and
-    Σ_k q_w[c, k]: what would otherwise be redone on every call (70 µs of a 300 µs
-    784 → 300 layer at batch 256)."""
-    layout = vnni.pack(weight) if vnni.AVAILABLE else weight.astype(np.int16)
-    return layout, _row_sums(weight), weight.shape[0]
+    Σ q_w[c, ...] per output channel: what would otherwise be redone on every call (70 µs of
+    a 300 µs 784 → 300 layer at batch 256).  A Linear's weight is (C, K), a Conv2d's
+    (K, C, KH, KW); the weight itself comes along for the convolutions VNNI cannot take."""
+    if weight.ndim == 4:
+        layout = vnni_conv.pack(weight) if vnni.AVAILABLE else weight
+    else:
+        layout = vnni.pack(weight) if vnni.AVAILABLE else weight.astype(np.int16)
+    return layout, _row_sums(weight.reshape(weight.shape[0], -1)), weight
+
+
+def _affine_terms(x, scale, zero_point, row_sums, weight_scale, bias):
+    """The dequantisation's per-channel terms in x's dtype: z·Σ q_w, s·s_c and the bias."""
+    correction = (zero_point * row_sums).astype(x.dtype)
+    multiplier = (scale * weight_scale).astype(x.dtype)
+    bias = np.zeros(len(row_sums), x.dtype) if bias is None else bias.astype(x.dtype)
+    return correction, multiplier, bias
 
 
 def quantized_linear(x, scale, zero_point, prepared, weight_scale, bias):
     """Float (N, K) in, float (N, C) out, uint8 × int8 products in between: with VNNI all in
     one parallel region (``vnni.py``); else quantise in one pass, the int16 product,
     dequantise in one pass."""
-    layout, row_sums, channels = prepared
+    layout, row_sums, weight = prepared
     rows, depth = x.shape
-    dtype = x.dtype.type
-    correction = (zero_point * row_sums).astype(x.dtype)
-    multiplier = (scale * weight_scale).astype(x.dtype)
-    bias = np.zeros(channels, x.dtype) if bias is None else bias.astype(x.dtype)
+    channels = weight.shape[0]
+    correction, multiplier, bias = _affine_terms(x, scale, zero_point, row_sums, weight_scale, bias)
     if layout.dtype == np.int8:                      # packed for VNNI
         return vnni.quantized_linear(x, scale, zero_point, layout, channels, correction, multiplier, bias)
     q = np.empty((rows, depth), dtype=np.int16)
-    _quantize_into(x, dtype(scale), dtype(zero_point), q)
+    _quantize_into(x, x.dtype.type(scale), x.dtype.type(zero_point), q)
     accumulated = np.empty((rows, channels), dtype=np.int32)
     _int16_matmul(q, layout, accumulated)
     out = np.empty((rows, channels), dtype=x.dtype)
     _dequantize(accumulated, correction, multiplier, bias, out)
+    return out
+
+
+def quantized_conv2d(x, scale, zero_point, prepared, weight_scale, bias, stride, padding, dilation):
+    """Float (N, C, H, W) in, float (N, K, OH, OW) out: with VNNI straight from the padded
+    uint8 image (``vnni_conv.py``); else quantise, pad, the int16 column kernel, dequantise."""
+    layout, row_sums, weight = prepared
+    terms = _affine_terms(x, scale, zero_point, row_sums, weight_scale, bias)
+    kernel_hw = weight.shape[2:]
+    out_hw = tuple((size + sum(pads) - d * (k - 1) - 1) // s + 1
+                   for size, pads, k, s, d in zip(x.shape[2:], padding, kernel_hw, stride, dilation))
+    if layout is not weight and dilation[1] == 1:               # packed for VNNI
+        return vnni_conv.quantized_conv2d(x, scale, zero_point, layout, kernel_hw, *terms, stride, padding,
+                                          dilation[0], out_hw)
+    x = np.ascontiguousarray(x)
+    q = np.empty(x.shape, dtype=np.uint8)
+    _quantize_into(x.reshape(-1, x.shape[-1]), x.dtype.type(scale), x.dtype.type(zero_point),
+                   q.reshape(-1, x.shape[-1]))
+    q = np.pad(q, ((0, 0), (0, 0)) + tuple(padding), constant_values=zero_point)   # z stands for 0.0
+    accumulated = int8_conv2d(q, weight, stride, dilation, out_hw)
+    out = np.empty(accumulated.shape, dtype=x.dtype)
+    _dequantize_channels(accumulated, *terms, out)
     return out

@@ -206,3 +206,34 @@ def test_a_change_to_any_kernel_source_drops_every_cached_kernel(tmp_path):
     assert not drop_stale_cache(tmp_path) and list(cache.glob("*.nbi"))     # unchanged: kept
     (tmp_path / "geometry.py").write_text("def helper(): return 2\n")
     assert drop_stale_cache(tmp_path) and not list(cache.glob("*.nbi"))      # helper changed
+
+
+def test_no_two_kernels_with_different_options_share_a_cache_entry():
+    """Numba names a cached kernel after its function (module, qualified name, line), not after
+    its options: two njit(cache=True) of one function (a parallel kernel and its serial twin)
+    would load each other's machine code.  ``kernels.twin`` gives the second its own name.
+    (One helper compiled alike in several modules, as ``geometry.py``'s are, is harmless.)"""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import tinynn.kernels as kernels
+    seen = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        if info.name.startswith("cuda"):
+            continue
+        module = importlib.import_module(f"tinynn.kernels.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value._cache.__class__.__name__ != "NullCache":
+                func = value.py_func
+                key = (func.__module__, func.__qualname__, func.__code__.co_firstlineno)
+                options = seen.setdefault(key, value.targetoptions)
+                assert options == value.targetoptions, f"{info.name}.{name} shares its cache with another kernel"
+    assert len(seen) > 20
+    # and the check can fail: the serial twin made without ``twin`` would be caught
+    from numba import njit
+    from tinynn.kernels import vnni
+    clash = njit(cache=True)(vnni._linear_impl)
+    assert seen[(clash.py_func.__module__, clash.py_func.__qualname__, clash.py_func.__code__.co_firstlineno)] \
+        != clash.targetoptions

@@ -180,16 +180,49 @@ def test_both_int8_kernels_equal_the_reference_exactly(path, rows, depth, out, s
         vnni.AVAILABLE = old
 
 
-def test_a_quantized_linear_prepares_its_weight_once_and_again_after_it_changes(monkeypatch):
+@pytest.mark.parametrize("path", ["vnni", "int16"])
+@given(n=st.integers(1, 3), c=st.integers(1, 7), extra=st.tuples(st.integers(0, 9), st.integers(0, 9)),
+       k=st.integers(1, 40), kernel=st.tuples(st.integers(1, 6), st.integers(1, 9)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       pads=st.tuples(*[st.integers(0, 3)] * 4), float64=st.booleans(), bias=st.booleans(), seed=st.integers(0, 99))
+def test_both_quantized_convolutions_equal_the_reference_bit_for_bit(path, n, c, extra, k, kernel, stride, dilation,
+                                                                      pads, float64, bias, seed):
+    """The implicit-GEMM VNNI convolution (windows read in place from the padded image, 8
+    positions × 16 channels a tile, K over several tiles, KW padded to groups of 4) and the
+    int16 column kernel, against quantise → pad → the convolution formula → dequantise."""
+    from tinynn.kernels import quantized, vnni
+    if path == "vnni" and not vnni.AVAILABLE:
+        pytest.skip("this CPU has no AVX-512 VNNI (or Numba does not compile for it)")
+    padding = (pads[:2], pads[2:])
+    hw = tuple(max(1, d * (q - 1) + 1 - sum(p)) + e for q, d, p, e in zip(kernel, dilation, padding, extra))
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, c) + hw) * 3).astype(np.float64 if float64 else np.float32)  # some clamp
+    weight = rng.integers(-127, 128, (k, c) + kernel).astype(np.int8)
+    weight_scale = rng.uniform(0.001, 0.1, k).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32) if bias else None
+    args = (weight_scale, b, stride, padding, dilation)
+    old = vnni.AVAILABLE
+    vnni.AVAILABLE = path == "vnni"
+    try:
+        ours = quantized.quantized_conv2d(x, 0.02, 117, quantized.prepare_int8_weight(weight), *args)
+    finally:
+        vnni.AVAILABLE = old
+    np.testing.assert_array_equal(ours, reference.quantized_conv2d(x, 0.02, 117, reference.prepare_int8_weight(weight),
+                                                                   *args))
+
+
+@pytest.mark.parametrize("make_layer, shape", [(lambda: nn.Linear(40, 9), (5, 40)),
+                                               (lambda: nn.Conv2d(3, 5, 3), (2, 3, 8, 8))])
+def test_a_quantized_layer_prepares_its_weight_once_and_again_after_it_changes(monkeypatch, make_layer, shape):
     """The packed weight is kept between calls, and remade when load_state_dict writes a new one."""
     from tinynn.device import CPU
     cpu_backend = tinynn.backend.for_device(CPU)
     tinynn.manual_seed(0)
-    layer = tq.quantize_dynamic(nn.Sequential(nn.Linear(40, 9)))[0]
+    layer = tq.quantize_dynamic(nn.Sequential(make_layer()), {nn.Linear, nn.Conv2d})[0]
     calls = []
     original = cpu_backend.prepare_int8_weight
     monkeypatch.setattr(cpu_backend, "prepare_int8_weight", lambda w: calls.append(1) or original(w))
-    x = tinynn.randn(5, 40)
+    x = tinynn.randn(*shape)
     with tinynn.no_grad():
         first = layer(x).numpy()
         assert np.array_equal(layer(x).numpy(), first) and len(calls) == 1
@@ -198,5 +231,5 @@ def test_a_quantized_linear_prepares_its_weight_once_and_again_after_it_changes(
         layer.load_state_dict(state)
         flipped = layer(x).numpy()
     assert len(calls) == 2
-    bias = layer.bias.numpy()
+    bias = layer.bias.numpy().reshape((-1,) + (1,) * (len(shape) - 2))
     np.testing.assert_allclose(flipped - bias, -(first - bias), rtol=1e-4, atol=1e-4)

@@ -85,17 +85,19 @@ class Backend(Protocol):
         """uint8 a (M, K) times int8 b (N, K) transposed, exactly, as int32 (M, N)."""
 
     def prepare_int8_weight(self, weight):
-        """What ``quantized_linear`` needs of an int8 weight (C, K), computed once per weight
-        (the layer keeps it until the weight changes): the backend's layout and Σ_k q_w[c, k]."""
+        """What the quantised products need of an int8 weight, (C, K) or (K, C, KH, KW),
+        computed once per weight (the layer keeps it until the weight changes): the
+        backend's layout, Σ q_w per output channel, and the weight."""
 
     def quantized_linear(self, x, scale, zero_point, prepared, weight_scale, bias):
         """y = s·s_c·(Σ q_x q_w − z Σ q_w) + bias for float x (N, K), quantised to uint8 with
         (scale, zero_point), the int8 weight (C, K) as ``prepare_int8_weight`` gave it, with
         weight_scale (C,); float (N, C) out."""
 
-    def int8_conv2d(self, x, weight, stride, dilation, out_hw):
-        """Σ x · w over every window as int32 (N, K, OH, OW): x uint8 (N, C, H, W) already
-        padded, weight int8 (K, C, KH, KW), no groups."""
+    def quantized_conv2d(self, x, scale, zero_point, prepared, weight_scale, bias, stride, padding, dilation):
+        """The same for a convolution, no groups: float x (N, C, H, W), quantised and padded
+        with z (which stands for 0.0; ``padding`` is ((top, bottom), (left, right))), the
+        weight (K, C, KH, KW) as ``prepare_int8_weight`` gave it; float (N, K, OH, OW) out."""
 
 
 class _State(threading.local):

@@ -137,12 +137,17 @@ def test_cuda_sparse_and_int8_products_match_reference():
                                reference.csr_linear(inputs, *parts), rtol=1e-12, atol=1e-12)
 
 
-def test_cuda_quantized_linear_matches_reference():
+@pytest.mark.parametrize("layer, x_shape, w_shape, layout", [
+    ("quantized_linear", (5, 30), (4, 30), ()),
+    ("quantized_conv2d", (2, 3, 7, 6), (4, 3, 3, 2), ((2, 1), ((1, 0), (2, 1)), (1, 2))),
+])
+def test_cuda_quantized_layers_match_reference(layer, x_shape, w_shape, layout):
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((5, 30)).astype(np.float32)
-    w = rng.integers(-127, 128, (4, 30)).astype(np.int8)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.integers(-127, 128, w_shape).astype(np.int8)
     scale, bias = rng.uniform(0.01, 0.1, 4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    ours = getattr(cuda_backend, layer)(_device(x), 0.02, 120, cuda_backend.prepare_int8_weight(_device(w)),
+                                        _device(scale), _device(bias), *layout)
     np.testing.assert_allclose(
-        _host(cuda_backend.quantized_linear(_device(x), 0.02, 120, cuda_backend.prepare_int8_weight(_device(w)),
-                                            _device(scale), _device(bias))),
-        reference.quantized_linear(x, 0.02, 120, reference.prepare_int8_weight(w), scale, bias), rtol=1e-6, atol=1e-6)
+        _host(ours), getattr(reference, layer)(x, 0.02, 120, reference.prepare_int8_weight(w), scale, bias, *layout),
+        rtol=1e-6, atol=1e-6)

@@ -5,9 +5,9 @@ weights q_w (scale s_c per output channel):
 
     y[b, c] = s_x · s_c · ( Σ_k q_x[b,k] · q_w[c,k]  −  z_x · Σ_k q_w[c,k] ) + bias[c]
 
-The sum is the backend's ``int8_matmul`` (exact, int32); the second term removes the input
-zero point once per channel.  A quantised Conv2d pads its quantised input with z_x (which
-stands for 0.0) and does the same with ``int8_conv2d``.  Static layers use the input range
+The sum is exact, in int32, and the second term removes the input zero point once per
+channel; the backend's ``quantized_linear`` computes all of it.  A quantised Conv2d pads its
+quantised input with z_x (which stands for 0.0) and does the same (``quantized_conv2d``).  Static layers use the input range
 found in calibration; dynamic ones (``quantize_dynamic``) measure each batch.  The layers
 are for inference; quantisation-aware training uses ``QATLinear``/``QATConv2d``, float
 layers that round as these will.
@@ -54,16 +54,16 @@ class _Quantized(Module):
             return affine_qparams(values.min(), values.max()) if values.size else (1.0, 0)
         return float(self.input_scale._array), int(self.input_zero_point._array)
 
-    def _finish(self, accumulated, correction, scale, x):
-        """Integers back to float: s_x · s_c · (acc − z_x Σ q_w) + bias, in place in x's dtype
-        (float32 holds the int32 sums to 7 digits, far finer than the quantisation step)."""
-        shape = (1, -1) + (1,) * (accumulated.ndim - 2)
-        out = accumulated.astype(x.dtype)
-        out -= correction.astype(x.dtype).reshape(shape)
-        out *= (scale * self.weight_scale._array).astype(x.dtype).reshape(shape)
-        if self.bias is not None:
-            out += self.bias._array.reshape(shape)
-        return Tensor._wrap(out, x.device)
+    def _prepared_weight(self, kernels):
+        """The backend's form of the int8 weight (packed for VNNI, its row sums), made once and
+        made again only when the weight array, its version (``load_state_dict`` writes in
+        place) or the backend changes."""
+        weight = self.weight._array
+        key = (id(kernels), id(weight), versions.version(weight))
+        if self.__dict__.get("_prepared_key") != key:
+            self.__dict__["_prepared"] = kernels.prepare_int8_weight(weight)
+            self.__dict__["_prepared_key"] = key
+        return self.__dict__["_prepared"]
 
 
 class QuantizedLinear(_Quantized):
@@ -82,17 +82,6 @@ class QuantizedLinear(_Quantized):
         out = kernels.quantized_linear(x._array.reshape(-1, self.in_features), scale, zero_point,
                                        self._prepared_weight(kernels), self.weight_scale._array, bias)
         return Tensor._wrap(out.reshape(tuple(x.shape[:-1]) + (self.out_features,)), x.device)
-
-    def _prepared_weight(self, kernels):
-        """The backend's form of the int8 weight (packed for VNNI, its row sums), made once and
-        made again only when the weight array, its version (``load_state_dict`` writes in
-        place) or the backend changes."""
-        weight = self.weight._array
-        key = (id(kernels), id(weight), versions.version(weight))
-        if self.__dict__.get("_prepared_key") != key:
-            self.__dict__["_prepared"] = kernels.prepare_int8_weight(weight)
-            self.__dict__["_prepared_key"] = key
-        return self.__dict__["_prepared"]
 
     def extra_repr(self):
         kind = "dynamic" if self.dynamic else "static"
@@ -114,14 +103,11 @@ class QuantizedConv2d(_Quantized):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"QuantizedConv2d: expected input (N, {self.in_channels}, H, W), got {x.shape}")
         scale, zero_point = self._input_qparams(x)
-        q = quantize(x._array, scale, zero_point)
-        q = np.pad(q, ((0, 0), (0, 0)) + self.pads, constant_values=zero_point)   # z stands for 0.0
-        out_hw = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
-                       zip(q.shape[2:], self.kernel_size, self.stride, self.dilation))
-        weight = self.weight._array
-        accumulated = backend.for_device(x.device).int8_conv2d(q, weight, self.stride, self.dilation, out_hw)
-        correction = zero_point * weight.reshape(weight.shape[0], -1).sum(axis=1, dtype=np.int64)
-        return self._finish(accumulated, correction, scale, x)
+        bias = None if self.bias is None else self.bias._array
+        kernels = backend.for_device(x.device)
+        out = kernels.quantized_conv2d(x._array, scale, zero_point, self._prepared_weight(kernels),
+                                       self.weight_scale._array, bias, self.stride, self.pads, self.dilation)
+        return Tensor._wrap(out, x.device)
 
     def extra_repr(self):
         kind = "dynamic" if self.dynamic else "static"
