@@ -10,6 +10,8 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     depthwise_channels_last    … and output planes at most 8 wide            depthwise.py
     winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
     pointwise                  1×1 without padding: no im2col at all         conv.py
+    direct                     1 input, ≤ 16 output channels, stride 1,      direct.py (∂L/∂X: col2im)
+                               rows ≥ 16 wide (LeNet's first layer)
     batch_in_columns           ≤ 16 output channels (LeNet): one GEMM a pass  conv.py + im2col.py
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
@@ -17,10 +19,10 @@ from collections import namedtuple
 
 ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
                                    "algorithm keep_columns")
-Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise")
+Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise direct")
 
-CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True)
-CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False)
+CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True, direct=True)
+CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False, direct=False)
 
 # Winograd F(2×2, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and
 # ∂L/∂W: ResNet18's 3×3 layers 1.4-2.6× faster, the Keras CNNs' 32/64-channel layers
@@ -32,6 +34,12 @@ WINOGRAD_MIN_CHANNELS = 16
 # 1.09 → 0.56 ms, ∂L/∂W 1.40 → 0.69, ∂L/∂X 1.14 → 0.62).  With 32 output channels the
 # transposing copies cost more than that saves (1.30 → 1.72 ms).
 BATCH_IN_COLUMNS_MAX_CHANNELS = 16
+
+# A direct convolution (``direct.py``) beat both GEMM layouts on LeNet-5's first layer, one
+# input channel and 6 outputs on 28-wide rows (forward 1.42 → 0.61 ms, ∂L/∂W 0.89 → 0.46),
+# and lost 3-5× to im2col with 32 outputs of 3×3 (Keras CNNs) or 6 inputs (LeNet's second
+# layer, 10-wide rows): it vectorises along an output row, so it needs rows this wide.
+DIRECT_MIN_WIDTH = 16
 
 # Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
 # (forward + both gradients): 2×2 and 4×4 planes 3-5× faster than planar, 8×8 2×,
@@ -71,6 +79,9 @@ def _algorithm(channels, weight_shape, padding, stride, dilation, groups, out_hw
         return "winograd"
     if kernel_hw == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
+    if features.direct and channels == 1 and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS \
+            and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and out_hw[1] >= DIRECT_MIN_WIDTH:
+        return "direct"
     if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
         return "batch_in_columns"
     return "im2col"

@@ -46,12 +46,14 @@ def test_conv_as_planned_equals_reference(dtype, cfg, keep_columns):
     _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, keep_columns=keep_columns))
 
 
-@pytest.mark.parametrize("algorithm, max_groups", [("im2col", 4), ("batch_in_columns", 1)])
+@pytest.mark.parametrize("algorithm, max_groups", [("im2col", 4), ("batch_in_columns", 1), ("direct", 1)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(data=st.data(), keep_columns=st.booleans())
-def test_conv_gemm_algorithms_equal_reference(algorithm, max_groups, dtype, data, keep_columns):
-    """im2col handles every grouped convolution; batch_in_columns every ungrouped one."""
+def test_conv_gemm_and_direct_algorithms_equal_reference(algorithm, max_groups, dtype, data, keep_columns):
+    """im2col handles every grouped convolution; batch_in_columns every ungrouped one; direct
+    every ungrouped one with stride 1 along the width (planned only for stride 1, dilation 1)."""
     cfg = data.draw(conv_config(max_groups=max_groups))
+    assume(algorithm != "direct" or cfg["stride"][1] == 1)
     plan = _plan(cfg, dtype, algorithm)._replace(keep_columns=keep_columns)
     _assert_conv_equals_reference(cfg, dtype, plan)
 
@@ -126,6 +128,9 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "batch_in_columns", "im2col"),
     ((8, 32, 8, 8), (64, 32, 1, 1), dict(stride=2), "pointwise", "pointwise"),
     ((8, 3, 8, 8), (32, 3, 5, 5), {}, "im2col", "im2col"),
+    ((8, 1, 32, 32), (6, 1, 5, 5), dict(out_hw=(28, 28)), "direct", "im2col"),
+    ((8, 1, 32, 32), (6, 1, 5, 5), dict(stride=2, out_hw=(14, 14)), "batch_in_columns", "im2col"),
+    ((8, 1, 28, 28), (32, 1, 3, 3), dict(out_hw=(26, 26)), "im2col", "im2col"),
 ])
 def test_planner_picks_one_algorithm_per_shape_and_device(x_shape, w_shape, kwargs, cpu, cuda):
     assert _planned(x_shape, w_shape, **kwargs).algorithm == cpu
