@@ -2,8 +2,8 @@
 
 ``vpdpbusd`` takes sixteen 32-bit lanes and adds to each lane the four products of its four
 unsigned bytes in one operand with its four signed bytes in the other: 64 multiply-adds in
-one instruction.  LLVM does not emit it for a plain loop, so ``_tile`` writes
-the inner loop in LLVM IR (a Numba intrinsic), in the layout oneDNN and FBGEMM use:
+one instruction.  LLVM does not emit it for a plain loop, so the inner loop is written in
+LLVM IR (``tiles.py``, a Numba intrinsic), in the layout oneDNN and FBGEMM use:
 
     weights packed as (channel block of 16, group g of 4 inputs, 16 channels, 4 inputs):
         64 bytes = the 4 weights of group g for 16 output channels
@@ -19,78 +19,18 @@ add nothing.  Measured on the MLP's layers: 3-4× faster than OpenBLAS's float32
 (not under NUMBA_DISABLE_JIT or an explicit NUMBA_CPU_NAME), so other machines never compile it.
 """
 import numpy as np
-from llvmlite import binding, ir
-from numba import config, njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from llvmlite import binding
+from numba import config, njit, prange
 
 from . import twin
 from .affine import dequantize_row, quantize_row
+from .tiles import NO_TABLE, make_tile
 
 AVAILABLE = bool(binding.get_host_cpu_features().get("avx512vnni", False)) \
     and not config.DISABLE_JIT and not config.CPU_NAME
 
-_LANES = ir.VectorType(ir.IntType(32), 16)          # 64 bytes, seen as sixteen int32 lanes
-_BROADCAST = ir.Constant(_LANES, [0] * 16)          # shuffle mask: lane 0 everywhere
-
-
-def _tile(rows, blocks, table):
-    """An intrinsic that computes one tile of int32 sums: ``rows`` rows of x times
-    ``blocks`` 16-channel blocks of packed weights, over ``groups`` groups of 4 inputs.
-
-        out[r, 16·b : 16·b + 16] (at out_start + r·out_stride)
-            = Σ_g x4[r, g] · packed[b, g]        (x4: 4 bytes, broadcast to 16 lanes)
-
-    Row r of x starts at byte x_start + r·x_step.  Its group g is the 4 bytes at 4·g
-    (``table`` False: a row of a matrix) or at offsets[g] (``table`` True: a convolution's
-    window, whose groups of 4 pixels lie on different rows and planes of the image)."""
-    def typer(typingctx, x, weights, out, offsets, x_start, x_step, w_start, w_block, out_start,
-              out_stride, groups):
-        return types.void(x, weights, out, offsets, *([types.intp] * 7)), _codegen
-
-    def _codegen(context, builder, sig, args):
-        x_data, w_data, out_data, offset_data = (context.make_array(t)(context, builder, a).data
-                                                 for t, a in zip(sig.args[:4], args[:4]))
-        x_start, x_step, w_start, w_block, out_start, out_stride, groups = args[4:]
-        byte, word = ir.IntType(8).as_pointer(), ir.IntType(32).as_pointer()
-        number = lambda value: ir.Constant(x_step.type, value)                       # noqa: E731
-        x_rows = [builder.gep(builder.bitcast(x_data, byte), [builder.add(x_start, builder.mul(x_step, number(r)))])
-                  for r in range(rows)]
-        w_base = builder.gep(builder.bitcast(w_data, byte), [w_start])
-        dot = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_LANES, [_LANES] * 3),
-                                             "llvm.x86.avx512.vpdpbusd.512")
-        sums = [cgutils.alloca_once_value(builder, ir.Constant(_LANES, None)) for _ in range(rows * blocks)]
-        with cgutils.for_range(builder, groups) as loop:
-            offset = builder.load(builder.gep(offset_data, [loop.index])) if table \
-                else builder.mul(loop.index, number(4))
-            packed = [builder.load(builder.bitcast(builder.gep(w_base, [builder.add(
-                builder.mul(loop.index, number(64)), builder.mul(w_block, number(block)))]), _LANES.as_pointer()),
-                align=1) for block in range(blocks)]
-            for r in range(rows):
-                four = builder.load(builder.bitcast(builder.gep(x_rows[r], [offset]), word), align=1)
-                lane0 = builder.insert_element(ir.Constant(_LANES, ir.Undefined), four, ir.Constant(ir.IntType(32), 0))
-                broadcast = builder.shuffle_vector(lane0, ir.Constant(_LANES, ir.Undefined), _BROADCAST)
-                for block in range(blocks):
-                    cell = sums[blocks * r + block]
-                    builder.store(builder.call(dot, [builder.load(cell), broadcast, packed[block]]), cell)
-        out_base = builder.gep(builder.bitcast(out_data, word), [out_start])
-        for r in range(rows):
-            for block in range(blocks):
-                target = builder.gep(out_base, [builder.add(builder.mul(out_stride, number(r)), number(16 * block))])
-                builder.store(builder.load(sums[blocks * r + block]), builder.bitcast(target, _LANES.as_pointer()),
-                              align=4)
-        return context.get_dummy_value()
-
-    typer.__name__ = f"rows{rows}_channels{16 * blocks}"
-    return intrinsic(typer)
-
-
-# A matrix product's tile: 4 rows × 32 channels, 8 accumulators, 2 weight loads and 4
-# broadcasts a group.  A convolution's (``vnni_conv.py``): 8 positions × 16 channels, for
-# layers of at most 16 channels (LeNet's 6 and 16) waste no lanes on absent channels.
-rows4_channels32 = _tile(4, 2, table=False)
-rows8_channels16 = _tile(8, 1, table=True)
-_NO_TABLE = np.zeros(1, dtype=np.intp)    # what a tile without an offset table is passed
+rows4_channels32 = make_tile(4, 2, "u8s8", table=False)
+rows8_channels16 = make_tile(8, 1, "u8s8", table=True)
 
 
 def _pack_impl(weight, packed):
@@ -124,8 +64,8 @@ def _matmul_impl(a, packed, accumulated):
     for task in prange(a.shape[0] // 4):
         i = 4 * task
         for block in range(0, blocks, 2):
-            rows4_channels32(flat_x, flat_w, flat_out, _NO_TABLE, i * width, width, block * groups * 64, groups * 64,
-                              i * channels + 16 * block, channels, groups)
+            rows4_channels32(flat_x, flat_w, flat_out, NO_TABLE, NO_TABLE, i * width, width, block * groups * 64,
+                             groups * 64, i * channels + 16 * block, channels, groups)
 
 
 def _linear_impl(x, scale, zero_point, packed, correction, multiplier, bias, quantized, accumulated, out):
@@ -141,8 +81,8 @@ def _linear_impl(x, scale, zero_point, packed, correction, multiplier, bias, qua
         for r in range(min(4, rows - i)):
             quantize_row(x[i + r], scale, zero_point, quantized[i + r])
         for block in range(0, blocks, 2):
-            rows4_channels32(flat_x, flat_w, flat_out, _NO_TABLE, i * padded_width, padded_width, block * groups * 64,
-                              groups * 64, i * channels + 16 * block, channels, groups)
+            rows4_channels32(flat_x, flat_w, flat_out, NO_TABLE, NO_TABLE, i * padded_width, padded_width,
+                             block * groups * 64, groups * 64, i * channels + 16 * block, channels, groups)
         for r in range(min(4, rows - i)):
             dequantize_row(accumulated[i + r], correction, multiplier, bias, out[i + r])
 

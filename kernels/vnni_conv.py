@@ -7,7 +7,7 @@ read in place as groups of 4 bytes: group g = (c, m, h) is the 4 bytes at offset
 c·Hp·Wp + m·dh·Wp + 4·h from the window's corner, and the weights are packed in the same
 groups, KW padded with zero weights to a multiple of 4 (LeNet's 5×5: 2 groups a row).
 Eight neighbouring outputs of one image row are eight windows sw bytes apart, so one tile
-of ``vnni.py`` (8 positions × 16 channels) computes them with no copy of the image at all,
+of ``tiles.py`` (8 positions × 16 channels) computes them with no copy of the image at all,
 where im2col wrote KH·KW bytes per output before a product could start.  The bytes past a
 row that a padded group reads belong to the next row (or to the image's tail), and they
 meet zero weights.
@@ -24,6 +24,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from .affine import quantize_row
+from .tiles import NO_TABLE
 from .vnni import rows8_channels16
 
 TILE_POSITIONS, TILE_CHANNELS = 8, 16
@@ -76,7 +77,7 @@ def _conv_impl(image, offsets, packed, correction, multiplier, bias, out, plane,
         tile = tiles[get_thread_id()]
         start = b * plane + y * sh * row + x0 * sw
         for block in range(blocks):
-            rows8_channels16(image, flat_w, tile.reshape(-1), offsets, start, sw, block * groups * 64, 0, 0,
+            rows8_channels16(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * groups * 64, 0, 0,
                              TILE_CHANNELS, groups)
             for lane in range(min(TILE_CHANNELS, channels - TILE_CHANNELS * block)):
                 k = TILE_CHANNELS * block + lane
