@@ -16,7 +16,7 @@ GEMM; the output and its gradient need a transposing copy, which pays only for t
 
 pointwise.  A 1×1 unpadded kernel needs no im2col: ``cols`` is the (strided) input.
 
-winograd, depthwise, direct.  Their own modules; here they are only dispatched to (direct's
+winograd, depthwise, tiled.  Their own modules; here they are only dispatched to (tiled's
 ∂L/∂X is the im2col one: Wᵀ @ ∂L/∂h per image, then col2im).
 
 A direct 7-deep loop in Numba was measured 10× slower than PyTorch on the ResNet shapes
@@ -31,9 +31,9 @@ import numpy as np
 from .plan import plan_conv2d
 
 # What a device supplies.  ``winograd`` is a module with conv2d_3x3/conv2d_3x3_backward,
-# ``direct`` one with forward/backward_weight, or None where the planner never picks them.
+# ``tiled`` one with forward/backward_weight, or None where the planner never picks them.
 Primitives = namedtuple("Primitives", "im2col col2im depthwise_forward depthwise_backward_input "
-                                      "depthwise_backward_weight winograd direct matmul")
+                                      "depthwise_backward_weight winograd tiled matmul")
 
 def bind(primitives, features):
     """A device's ``conv2d_plan``, ``conv2d_forward`` and ``conv2d_backward`` (the Backend
@@ -55,8 +55,8 @@ def conv2d_forward(x, weight, plan, primitives):
         return primitives.depthwise_forward(x, weight, plan), None
     if plan.algorithm == "winograd":
         return primitives.winograd.conv2d_3x3(x, weight, plan.padding, plan.out_hw), None
-    if plan.algorithm == "direct":
-        return primitives.direct.forward(x, weight, plan), None
+    if plan.algorithm == "tiled":
+        return primitives.tiled.forward(x, weight, plan), None
     n, k = x.shape[0], weight.shape[0]
     if plan.algorithm == "batch_in_columns":
         cols = primitives.im2col(x, weight.shape[2:], plan.stride, plan.padding, plan.dilation,
@@ -87,8 +87,8 @@ def _backward_weight(grad, x, weight_shape, plan, columns, primitives):
     """∂L/∂W = Σ_b ∂L/∂h[b] @ cols[b]ᵀ per group (``columns``: cols kept by the forward pass)."""
     if plan.algorithm.startswith("depthwise"):
         return primitives.depthwise_backward_weight(grad, x, weight_shape, plan)
-    if plan.algorithm == "direct":
-        return primitives.direct.backward_weight(grad, x, weight_shape, plan)
+    if plan.algorithm == "tiled":
+        return primitives.tiled.backward_weight(grad, x, weight_shape, plan)
     n, k = grad.shape[:2]
     if plan.algorithm == "batch_in_columns":
         cols = columns if columns is not None else primitives.im2col(

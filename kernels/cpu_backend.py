@@ -9,7 +9,7 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
     sparse, int8     sparse.py (CSR × dense), quantized.py (uint8 × int8 → int32; VNNI in
                      vnni.py and vnni_conv.py where the CPU has it)
 """
-from . import conv, depthwise, direct, im2col, plan, winograd
+from . import conv, depthwise, im2col, plan, tiled_conv, winograd
 from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .elementwise import clip_backward, erf, relu, relu_backward  # noqa: F401
@@ -24,6 +24,6 @@ from .pool import (  # noqa: F401
 PRIMITIVES = conv.Primitives(
     im2col=im2col.im2col, col2im=im2col.col2im, depthwise_forward=depthwise.forward,
     depthwise_backward_input=depthwise.backward_input,
-    depthwise_backward_weight=depthwise.backward_weight, winograd=winograd, direct=direct, matmul=matmul)
+    depthwise_backward_weight=depthwise.backward_weight, winograd=winograd, tiled=tiled_conv, matmul=matmul)
 
 conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CPU_FEATURES)

@@ -28,7 +28,7 @@ def matmul(a, b):
 PRIMITIVES = conv.Primitives(
     im2col=cuda_conv.im2col, col2im=cuda_conv.col2im, depthwise_forward=cuda_conv.depthwise_forward,
     depthwise_backward_input=cuda_conv.depthwise_backward_input,
-    depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None, direct=None, matmul=matmul)
+    depthwise_backward_weight=cuda_conv.depthwise_backward_weight, winograd=None, tiled=None, matmul=matmul)
 
 conv2d_plan, conv2d_forward, conv2d_backward = conv.bind(PRIMITIVES, plan.CUDA_FEATURES)
 

@@ -10,19 +10,20 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     depthwise_channels_last    … and output planes at most 8 wide            depthwise.py
     winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
     pointwise                  1×1 without padding: no im2col at all         conv.py
-    direct                     1 input, ≤ 16 output channels, stride 1,      direct.py (∂L/∂X: col2im)
-                               rows ≥ 16 wide (LeNet's first layer)
+    tiled                      float32, ≤ 16 output channels (LeNet)         tiled_conv.py (∂L/∂X: col2im)
     batch_in_columns           ≤ 16 output channels (LeNet): one GEMM a pass  conv.py + im2col.py
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
 from collections import namedtuple
 
+import numpy as np
+
 ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
                                    "algorithm keep_columns")
-Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise direct")
+Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise tiled")
 
-CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True, direct=True)
-CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False, direct=False)
+CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True, tiled=True)
+CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False, tiled=False)
 
 # Winograd F(2×2, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and
 # ∂L/∂W: ResNet18's 3×3 layers 1.4-2.6× faster, the Keras CNNs' 32/64-channel layers
@@ -35,11 +36,12 @@ WINOGRAD_MIN_CHANNELS = 16
 # transposing copies cost more than that saves (1.30 → 1.72 ms).
 BATCH_IN_COLUMNS_MAX_CHANNELS = 16
 
-# A direct convolution (``direct.py``) beat both GEMM layouts on LeNet-5's first layer, one
-# input channel and 6 outputs on 28-wide rows (forward 1.42 → 0.61 ms, ∂L/∂W 0.89 → 0.46),
-# and lost 3-5× to im2col with 32 outputs of 3×3 (Keras CNNs) or 6 inputs (LeNet's second
-# layer, 10-wide rows): it vectorises along an output row, so it needs rows this wide.
-DIRECT_MIN_WIDTH = 16
+# Register tiles (``tiled_conv.py``) against the GEMM layouts, forward + ∂L/∂W (+ ∂L/∂X where
+# the layer needs it), LeNet-5 at batch 64: first layer 2.3 → 1.4 ms, second 2.7 → 1.3 ms.
+# With 32-64 output channels the tiles' forward still wins (Keras CIFAR CNN's 32 → 32 on
+# 30×30: 6.2 → 5.0 ms against Winograd), but ∂L/∂X through col2im loses more than that,
+# and im2col's GEMM wins outright for one or three input channels (0.6 against 3.0 ms).
+TILED_MAX_CHANNELS = 16
 
 # Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
 # (forward + both gradients): 2×2 and 4×4 planes 3-5× faster than planar, 8×8 2×,
@@ -56,7 +58,7 @@ def plan_conv2d(input_shape, weight_shape, dtype, stride, padding, dilation, gro
                 keep_columns, features):
     """The ConvPlan for one call.  ``keep_columns`` asks to keep im2col's matrix for ∂L/∂W
     (the engine asks when the weight needs a gradient); it is kept only when small."""
-    algorithm = _algorithm(input_shape[1], weight_shape, padding, stride, dilation, groups,
+    algorithm = _algorithm(input_shape[1], weight_shape, np.dtype(dtype), padding, stride, dilation, groups,
                            out_hw, features)
     columns_bytes = input_shape[0] * input_shape[1] * weight_shape[2] * weight_shape[3] \
         * out_hw[0] * out_hw[1] * dtype.itemsize
@@ -66,7 +68,7 @@ def plan_conv2d(input_shape, weight_shape, dtype, stride, padding, dilation, gro
                     tuple(dilation), int(groups), tuple(out_hw), algorithm, keep)
 
 
-def _algorithm(channels, weight_shape, padding, stride, dilation, groups, out_hw, features):
+def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups, out_hw, features):
     out_channels, kernel_hw = weight_shape[0], tuple(weight_shape[2:])
     if groups > 1 and groups == channels:
         narrow = out_channels == channels and out_hw[1] <= CHANNELS_LAST_MAX_WIDTH
@@ -79,9 +81,8 @@ def _algorithm(channels, weight_shape, padding, stride, dilation, groups, out_hw
         return "winograd"
     if kernel_hw == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if features.direct and channels == 1 and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS \
-            and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and out_hw[1] >= DIRECT_MIN_WIDTH:
-        return "direct"
+    if features.tiled and dtype == np.float32 and groups == 1 and out_channels <= TILED_MAX_CHANNELS:
+        return "tiled"
     if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
         return "batch_in_columns"
     return "im2col"

@@ -46,14 +46,15 @@ def test_conv_as_planned_equals_reference(dtype, cfg, keep_columns):
     _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, keep_columns=keep_columns))
 
 
-@pytest.mark.parametrize("algorithm, max_groups", [("im2col", 4), ("batch_in_columns", 1), ("direct", 1)])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("algorithm, max_groups, dtypes", [("im2col", 4, (np.float64, np.float32)),
+                                                            ("batch_in_columns", 1, (np.float64, np.float32)),
+                                                            ("tiled", 1, (np.float32,))])
 @given(data=st.data(), keep_columns=st.booleans())
-def test_conv_gemm_and_direct_algorithms_equal_reference(algorithm, max_groups, dtype, data, keep_columns):
-    """im2col handles every grouped convolution; batch_in_columns every ungrouped one; direct
-    every ungrouped one with stride 1 along the width (planned only for stride 1, dilation 1)."""
+def test_conv_gemm_and_tiled_algorithms_equal_reference(algorithm, max_groups, dtypes, data, keep_columns):
+    """im2col handles every grouped convolution; batch_in_columns every ungrouped one; tiled
+    every ungrouped float32 one (any stride, padding and dilation, any number of channels)."""
     cfg = data.draw(conv_config(max_groups=max_groups))
-    assume(algorithm != "direct" or cfg["stride"][1] == 1)
+    dtype = data.draw(st.sampled_from(dtypes))
     plan = _plan(cfg, dtype, algorithm)._replace(keep_columns=keep_columns)
     _assert_conv_equals_reference(cfg, dtype, plan)
 
@@ -115,8 +116,8 @@ def test_im2col_gemm_batching_equals_reference(x_shape, w_shape, stride, padding
 
 # ------------------------------------------------------------------ the planner
 def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), keep=False,
-             features=planner.CPU_FEATURES):
-    return planner.plan_conv2d(x_shape, w_shape, np.dtype(np.float32), (stride,) * 2, (padding,) * 2,
+             features=planner.CPU_FEATURES, dtype=np.float32):
+    return planner.plan_conv2d(x_shape, w_shape, np.dtype(dtype), (stride,) * 2, (padding,) * 2,
                                (1, 1), groups, out_hw, keep, features)
 
 
@@ -124,12 +125,12 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
     ((8, 32, 8, 8), (32, 1, 3, 3), dict(groups=32, out_hw=(8, 8)), "depthwise_channels_last", "depthwise"),
     ((8, 32, 16, 16), (32, 1, 3, 3), dict(groups=32, out_hw=(16, 16)), "depthwise", "depthwise"),
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "winograd", "im2col"),
-    ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "batch_in_columns", "im2col"),
-    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "batch_in_columns", "im2col"),
+    ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "tiled", "im2col"),
+    ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1, dtype=np.float64), "batch_in_columns", "im2col"),
+    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "tiled", "im2col"),
     ((8, 32, 8, 8), (64, 32, 1, 1), dict(stride=2), "pointwise", "pointwise"),
     ((8, 3, 8, 8), (32, 3, 5, 5), {}, "im2col", "im2col"),
-    ((8, 1, 32, 32), (6, 1, 5, 5), dict(out_hw=(28, 28)), "direct", "im2col"),
-    ((8, 1, 32, 32), (6, 1, 5, 5), dict(stride=2, out_hw=(14, 14)), "batch_in_columns", "im2col"),
+    ((8, 1, 32, 32), (6, 1, 5, 5), dict(out_hw=(28, 28)), "tiled", "im2col"),
     ((8, 1, 28, 28), (32, 1, 3, 3), dict(out_hw=(26, 26)), "im2col", "im2col"),
 ])
 def test_planner_picks_one_algorithm_per_shape_and_device(x_shape, w_shape, kwargs, cpu, cuda):

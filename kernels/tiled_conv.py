@@ -1,0 +1,123 @@
+"""A float32 convolution without im2col, register-tiled ("implicit GEMM"), for thin layers.
+
+    h[b,k,y,x] = Σ_c Σ_m Σ_j X[b, c, y·sh + m·dh, x·sw + j·dw] · W[k,c,m,j]
+
+In the padded image, tap t = (c, m, j) of the window whose corner is at position p lies at
+p + offsets[t] (offsets[t] = c·Hp·Wp + m·dh·Wp + j·dw), so one tile of ``tiles.py`` computes
+
+    forward:  8 neighbouring outputs of a row × 16 channels, over all taps
+              acc[r, k] = Σ_t X[corner + r·sw + offsets[t]] · W[k, t]
+    ∂L/∂W:    8 taps × 16 channels, over all output positions p (the batch included)
+              acc[r, k] = Σ_p X[p + offsets[t_r]] · ∂L/∂h[p, k]
+
+with the 16 sums of a row in one vector register, each input value broadcast once and
+multiplied into all 16.  im2col would first write C·KH·KW floats per output position (for
+LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a 16-row product at a
+fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.  ∂L/∂X
+stays with col2im (as a tiled convolution of the gradient with the flipped weights it would
+put ⌈C/16⌉ blocks of mostly empty lanes on LeNet's 1 and 6 input channels).  Strides and dilations are only offsets here, so every geometry works;
+the planner sends only float32 layers with at most 16 output channels.
+"""
+import numpy as np
+from numba import get_num_threads, get_thread_id, njit, prange
+
+from . import workspace
+from .tiles import NO_TABLE, make_tile
+
+ROWS, LANES = 8, 16
+_tile_along_row = make_tile(ROWS, 1, "f32", table=True)
+_tile_of_taps = make_tile(ROWS, 1, "f32", table=True, row_table=True)
+
+
+def _forward_impl(image, offsets, packed, out, plane, row, sh, sw, tiles):
+    """One task per 8 outputs of one image row; each 16-channel tile goes into out."""
+    n, channels, oh, ow = out.shape
+    taps = offsets.shape[0]
+    chunks = (ow + ROWS - 1) // ROWS
+    flat_w = packed.reshape(-1)
+    for task in prange(n * oh * chunks):
+        b, y, x0 = task // (oh * chunks), (task // chunks) % oh, (task % chunks) * ROWS
+        tile = tiles[get_thread_id()]
+        start = b * plane + y * sh * row + x0 * sw
+        for block in range(packed.shape[0]):
+            _tile_along_row(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * taps * 64, 0, 0,
+                            LANES, taps)
+            for lane in range(min(LANES, channels - LANES * block)):
+                for r in range(min(ROWS, ow - x0)):
+                    out[b, LANES * block + lane, y, x0 + r] = tile[r, lane]
+
+
+def _backward_weight_impl(image, tap_offsets, positions, grad_t, partial):
+    """partial[part, block, tap, lane]: one part of the positions summed, 8 taps at a time."""
+    parts, blocks = partial.shape[0], partial.shape[1]
+    chunks = partial.shape[2] // ROWS
+    count = positions.shape[0]
+    flat_g = grad_t.reshape(-1)
+    for task in prange(parts * blocks * chunks):
+        part, block, t0 = task // (blocks * chunks), (task // chunks) % blocks, (task % chunks) * ROWS
+        first, last = part * count // parts, (part + 1) * count // parts
+        _tile_of_taps(image, flat_g, partial[part, block, t0:t0 + ROWS].reshape(-1), positions[first:last],
+                      tap_offsets[t0:t0 + ROWS], 0, 0, (block * count + first) * 64, 0, 0, LANES, last - first)
+
+
+_forward = njit(parallel=True, cache=True)(_forward_impl)
+_backward_weight = njit(parallel=True, cache=True)(_backward_weight_impl)
+
+
+def _image(x, padding, tail):
+    """x padded with zeros, flattened, with ``tail`` zeros after it (what a tile reads past
+    the last row meets zero weights or is thrown away)."""
+    if x.dtype != np.float32:
+        raise TypeError(f"tiled convolution: expected float32 (the planner sends only float32 here), got {x.dtype}")
+    n, c, h, w = x.shape
+    padded_hw = (h + 2 * padding[0], w + 2 * padding[1])
+    image = workspace.zeros((n * c * padded_hw[0] * padded_hw[1] + tail,), np.float32)
+    image[:-tail].reshape((n, c) + padded_hw)[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    return image, padded_hw
+
+
+def _tap_offsets(channels, kernel_hw, padded_hw, dilation):
+    c, m, j = np.meshgrid(np.arange(channels), np.arange(kernel_hw[0]), np.arange(kernel_hw[1]), indexing="ij")
+    return (c * padded_hw[0] * padded_hw[1] + m * dilation[0] * padded_hw[1] + j * dilation[1]).reshape(-1)
+
+
+def _lanes_last(stack):
+    """(S, K, M) → (⌈K/16⌉, S·M, 16): channel k to lane k % 16 of block k // 16, zeros past K,
+    in one strided copy (a weight is S = 1; a gradient (N, K, OH·OW) is S = N)."""
+    s, k, m = stack.shape
+    blocks = workspace.zeros((-(-k // LANES), s * m, LANES), np.float32)
+    for block in range(blocks.shape[0]):
+        channels = stack[:, LANES * block:LANES * (block + 1)]
+        blocks[block].reshape(s, m, LANES)[:, :, :channels.shape[1]] = channels.transpose(0, 2, 1)
+    return blocks
+
+
+def forward(x, weight, plan):
+    """The convolution of ``plan`` (groups 1), in tiles."""
+    k, c = weight.shape[:2]
+    image, padded_hw = _image(x, plan.padding, ROWS * plan.stride[1] + 1)
+    offsets = _tap_offsets(c, weight.shape[2:], padded_hw, plan.dilation).astype(np.intp)
+    out = workspace.empty((x.shape[0], k) + plan.out_hw, np.float32)
+    _forward(image, offsets, _lanes_last(weight.reshape(1, k, -1)), out, c * padded_hw[0] * padded_hw[1],
+             padded_hw[1], *plan.stride, np.empty((get_num_threads(), ROWS, LANES), dtype=np.float32))
+    return out
+
+
+def backward_weight(grad, x, weight_shape, plan):
+    """∂L/∂W of the convolution of ``plan``, in tiles of 8 taps."""
+    k, c = weight_shape[:2]
+    n, oh, ow = grad.shape[0], grad.shape[2], grad.shape[3]
+    image, padded_hw = _image(x, plan.padding, 1)
+    taps = _tap_offsets(c, weight_shape[2:], padded_hw, plan.dilation)
+    chunks = -(-len(taps) // ROWS)
+    tap_offsets = np.zeros(chunks * ROWS, dtype=np.intp)            # whole tiles: padded with tap 0
+    tap_offsets[:len(taps)] = taps
+    positions = (np.arange(n)[:, None, None] * c * padded_hw[0] * padded_hw[1]
+                 + np.arange(oh)[None, :, None] * plan.stride[0] * padded_hw[1]
+                 + np.arange(ow)[None, None, :] * plan.stride[1]).reshape(-1).astype(np.intp)
+    grad_t = _lanes_last(grad.reshape(n, k, -1))
+    parts = max(1, -(-2 * get_num_threads() // (chunks * grad_t.shape[0])))   # a task or two per thread
+    partial = np.empty((parts, grad_t.shape[0], chunks * ROWS, LANES), dtype=np.float32)
+    _backward_weight(image, tap_offsets, positions, grad_t, partial)
+    per_channel = partial.sum(axis=0).transpose(0, 2, 1).reshape(-1, chunks * ROWS)    # (blocks·16, taps)
+    return np.ascontiguousarray(per_channel[:k, :len(taps)]).reshape(weight_shape)
