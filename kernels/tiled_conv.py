@@ -22,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
-from .tiles import NO_TABLE, make_tile
+from .tiles import NO_TABLE, make_tile, row_tile
 
 ROWS, LANES = 8, 16
 _tile_along_row = make_tile(ROWS, 1, "f32", table=True)
@@ -36,9 +36,8 @@ def _forward_impl(image, offsets, packed, out, plane, row, sh, sw, tiles):
     chunks = (ow + ROWS - 1) // ROWS
     flat_w = packed.reshape(-1)
     for task in prange(n * oh * chunks):
-        b, y, x0 = task // (oh * chunks), (task // chunks) % oh, (task % chunks) * ROWS
+        b, y, x0, start = row_tile(task, oh, chunks, plane, row, sh, sw)
         tile = tiles[get_thread_id()]
-        start = b * plane + y * sh * row + x0 * sw
         for block in range(packed.shape[0]):
             _tile_along_row(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * taps * 64, 0, 0,
                             LANES, taps)

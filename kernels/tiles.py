@@ -23,7 +23,7 @@ sums per loop keeps its accumulators in memory, not in registers.
 """
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -82,3 +82,11 @@ def make_tile(rows, blocks, element, table, row_table=False):
 
     typer.__name__ = f"tile_{element}_rows{rows}_channels{16 * blocks}"
     return intrinsic(typer)
+
+
+@njit(inline="always", cache=True)
+def row_tile(task, out_rows, chunks, plane, row, sh, sw):
+    """(image b, output row y, first output x0, where its first window starts in the padded
+    image) of task number ``task`` when every output row is cut into ``chunks`` tiles of 8."""
+    b, y, x0 = task // (out_rows * chunks), (task // chunks) % out_rows, (task % chunks) * 8
+    return b, y, x0, b * plane + y * sh * row + x0 * sw

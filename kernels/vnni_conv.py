@@ -24,7 +24,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from .affine import quantize_row
-from .tiles import NO_TABLE
+from .tiles import NO_TABLE, row_tile
 from .vnni import rows8_channels16
 
 TILE_POSITIONS, TILE_CHANNELS = 8, 16
@@ -73,9 +73,8 @@ def _conv_impl(image, offsets, packed, correction, multiplier, bias, out, plane,
     chunks = (ow + TILE_POSITIONS - 1) // TILE_POSITIONS
     flat_w = packed.reshape(-1)
     for task in prange(n * oh * chunks):
-        b, y, x0 = task // (oh * chunks), (task // chunks) % oh, (task % chunks) * TILE_POSITIONS
+        b, y, x0, start = row_tile(task, oh, chunks, plane, row, sh, sw)
         tile = tiles[get_thread_id()]
-        start = b * plane + y * sh * row + x0 * sw
         for block in range(blocks):
             rows8_channels16(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * groups * 64, 0, 0,
                              TILE_CHANNELS, groups)
