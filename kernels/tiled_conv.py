@@ -36,7 +36,7 @@ def _forward_impl(image, offsets, packed, out, plane, row, sh, sw, tiles):
     chunks = (ow + ROWS - 1) // ROWS
     flat_w = packed.reshape(-1)
     for task in prange(n * oh * chunks):
-        b, y, x0, start = row_tile(task, oh, chunks, plane, row, sh, sw)
+        b, y, x0, start = row_tile(task, oh, chunks, ROWS, plane, row, sh, sw)
         tile = tiles[get_thread_id()]
         for block in range(packed.shape[0]):
             _tile_along_row(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * taps * 64, 0, 0,

@@ -84,9 +84,59 @@ def make_tile(rows, blocks, element, table, row_table=False):
     return intrinsic(typer)
 
 
+def make_window_tile(channels):
+    """The intrinsic tile(x, weights, out, offsets, x_start, groups) for "u8s8" with the
+    outputs, not the channels, in the lanes: 16 neighbouring outputs of one image row (stride
+    1) × ``channels`` channels.  Lane p of group g needs the 4 bytes at x[x_start + offsets[g]
+    + p : … + 4]; one 64-byte load and one byte shuffle (vpermb) make all 16 such windows:
+
+        for every group g:
+            v = bytes x[x_start + offsets[g] + (p + t)] for lane p, byte t    (load + shuffle)
+            for every channel c:  acc[c] = vpdpbusd(acc[c], v, broadcast(w[g, c]))
+        out[c, 0:16] = acc[c]
+
+    For LeNet's first layer (6 channels) no lane is spent on absent channels."""
+    bytes64 = ir.VectorType(ir.IntType(8), 64)
+    window = ir.Constant(ir.VectorType(ir.IntType(32), 64), [p + t for p in range(16) for t in range(4)])
+
+    def typer(typingctx, x, weights, out, offsets, x_start, groups):
+        return types.void(x, weights, out, offsets, types.intp, types.intp), codegen
+
+    def codegen(context, builder, sig, args):
+        x_data, w_data, out_data, offset_data = (
+            context.make_array(t)(context, builder, a).data for t, a in zip(sig.args[:4], args[:4]))
+        x_start, groups = args[4:]
+        word = ir.IntType(32)
+        number = lambda value: ir.Constant(x_start.type, value)                      # noqa: E731
+        op = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_INT_LANES, [_INT_LANES] * 3),
+                                            ELEMENTS["u8s8"][1])
+        sums = [cgutils.alloca_once_value(builder, ir.Constant(_INT_LANES, None)) for _ in range(channels)]
+        w_words = builder.bitcast(w_data, word.as_pointer())
+        with cgutils.for_range(builder, groups) as loop:
+            offset = builder.add(x_start, builder.load(builder.gep(offset_data, [loop.index])))
+            loaded = builder.load(builder.bitcast(builder.gep(x_data, [offset]), bytes64.as_pointer()), align=1)
+            windows = builder.bitcast(builder.shuffle_vector(loaded, ir.Constant(bytes64, ir.Undefined), window),
+                                      _INT_LANES)
+            for c in range(channels):
+                four = builder.load(builder.gep(w_words, [builder.add(builder.mul(loop.index, number(channels)),
+                                                                      number(c))]))
+                lane0 = builder.insert_element(ir.Constant(_INT_LANES, ir.Undefined), four, ir.Constant(word, 0))
+                broadcast = builder.shuffle_vector(lane0, ir.Constant(_INT_LANES, ir.Undefined), _BROADCAST)
+                builder.store(builder.call(op, [builder.load(sums[c]), windows, broadcast]), sums[c])
+        out_base = builder.bitcast(out_data, word.as_pointer())
+        for c in range(channels):
+            builder.store(builder.load(sums[c]), builder.bitcast(builder.gep(out_base, [number(16 * c)]),
+                                                                 _INT_LANES.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    typer.__name__ = f"window_tile_u8s8_positions16_channels{channels}"
+    return intrinsic(typer)
+
+
 @njit(inline="always", cache=True)
-def row_tile(task, out_rows, chunks, plane, row, sh, sw):
+def row_tile(task, out_rows, chunks, width, plane, row, sh, sw):
     """(image b, output row y, first output x0, where its first window starts in the padded
-    image) of task number ``task`` when every output row is cut into ``chunks`` tiles of 8."""
-    b, y, x0 = task // (out_rows * chunks), (task // chunks) % out_rows, (task % chunks) * 8
+    image) of task number ``task`` when every output row is cut into ``chunks`` tiles of
+    ``width`` outputs."""
+    b, y, x0 = task // (out_rows * chunks), (task // chunks) % out_rows, (task % chunks) * width
     return b, y, x0, b * plane + y * sh * row + x0 * sw

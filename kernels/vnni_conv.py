@@ -24,22 +24,24 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from .affine import quantize_row
-from .tiles import NO_TABLE, row_tile
+from .tiles import NO_TABLE, make_window_tile, row_tile
 from .vnni import rows8_channels16
 
-TILE_POSITIONS, TILE_CHANNELS = 8, 16
+TILE_POSITIONS, TILE_CHANNELS = 8, 16          # a channel tile: outputs of a row × channels
+WINDOW_POSITIONS, WINDOW_CHANNELS = 16, 8       # a window tile: outputs in the lanes
+windows8 = make_window_tile(WINDOW_CHANNELS)
 
 
 def _pack_impl(weight, packed):
-    """packed[b, g, lane, t] = weight[16·b + lane, c, m, 4·h + t] for group g = (c, m, h),
-    zero outside the weight."""
+    """packed[b, g, lane, t] = weight[L·b + lane, c, m, 4·h + t] for group g = (c, m, h), with
+    L = 16 or 8 channels a block, zero outside the weight."""
     channels, depth, kh, kw = weight.shape
-    quads = packed.shape[1] // (depth * kh)
+    quads, lanes = packed.shape[1] // (depth * kh), packed.shape[2]
     for block in range(packed.shape[0]):
         for group in range(packed.shape[1]):
             c, m, h = group // (kh * quads), (group // quads) % kh, group % quads
-            for lane in range(TILE_CHANNELS):
-                k = TILE_CHANNELS * block + lane
+            for lane in range(lanes):
+                k = lanes * block + lane
                 for t in range(4):
                     n = 4 * h + t
                     packed[block, group, lane, t] = weight[k, c, m, n] if k < channels and n < kw else 0
@@ -49,11 +51,15 @@ _pack = njit(cache=True)(_pack_impl)
 
 
 def pack(weight):
-    """int8 (K, C, KH, KW) → (K/16, C·KH·⌈KW/4⌉, 16, 4), K padded to a multiple of 16."""
+    """int8 (K, C, KH, KW) → the two layouts: (K/16, C·KH·⌈KW/4⌉, 16, 4) for the channel tiles
+    and (K/8, C·KH·⌈KW/4⌉, 8, 4) for the window tiles, K padded with zero weights."""
     k, c, kh, kw = weight.shape
-    packed = np.empty((-(-k // TILE_CHANNELS), c * kh * -(-kw // 4), TILE_CHANNELS, 4), dtype=np.int8)
-    _pack(np.ascontiguousarray(weight), packed)
-    return packed
+    layouts = []
+    for lanes in (TILE_CHANNELS, WINDOW_CHANNELS):
+        packed = np.empty((-(-k // lanes), c * kh * -(-kw // 4), lanes, 4), dtype=np.int8)
+        _pack(np.ascontiguousarray(weight), packed)
+        layouts.append(packed)
+    return tuple(layouts)
 
 
 def _quantize_padded_impl(x, scale, zero_point, top, left, image, padded_h, padded_w):
@@ -66,22 +72,36 @@ def _quantize_padded_impl(x, scale, zero_point, top, left, image, padded_h, padd
             quantize_row(x[plane // c, plane % c, i], scale, zero_point, image[start:start + w])
 
 
-def _conv_impl(image, offsets, packed, correction, multiplier, bias, out, plane, row, sh, sw, tiles):
-    """One task per 8 outputs of one image row: a tile per 16 channels, dequantised into out."""
+def _conv_impl(image, offsets, packed, correction, multiplier, bias, out, plane, row, sh, sw, windows, tiles):
+    """One task per tile of outputs of one image row (8, or 16 with ``windows``), one tile per
+    block of channels (16, or 8), each dequantised into out as it is finished."""
     n, channels, oh, ow = out.shape
-    blocks, groups = packed.shape[0], packed.shape[1]
-    chunks = (ow + TILE_POSITIONS - 1) // TILE_POSITIONS
-    flat_w = packed.reshape(-1)
+    blocks, groups, lanes = packed.shape[0], packed.shape[1], packed.shape[2]
+    width = WINDOW_POSITIONS if windows else TILE_POSITIONS
+    chunks = (ow + width - 1) // width
     for task in prange(n * oh * chunks):
-        b, y, x0, start = row_tile(task, oh, chunks, plane, row, sh, sw)
+        b, y, x0, start = row_tile(task, oh, chunks, width, plane, row, sh, sw)
         tile = tiles[get_thread_id()]
         for block in range(blocks):
-            rows8_channels16(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * groups * 64, 0, 0,
-                             TILE_CHANNELS, groups)
-            for lane in range(min(TILE_CHANNELS, channels - TILE_CHANNELS * block)):
-                k = TILE_CHANNELS * block + lane
-                for r in range(min(TILE_POSITIONS, ow - x0)):
-                    out[b, k, y, x0 + r] = (out.dtype.type(tile[r, lane]) - correction[k]) * multiplier[k] + bias[k]
+            if windows:                                        # tile[channel, position]
+                windows8(image, packed[block].reshape(-1), tile.reshape(-1), offsets, start, groups)
+                _dequantize_tile(tile, out, b, y, x0, lanes * block, correction, multiplier, bias)
+            else:                                              # tile[position, channel]
+                rows8_channels16(image, packed[block].reshape(-1), tile.reshape(-1), offsets, NO_TABLE, start, sw,
+                                 0, 0, 0, TILE_CHANNELS, groups)
+                _dequantize_tile(tile.T, out, b, y, x0, lanes * block, correction, multiplier, bias)
+
+
+@njit(inline="always", cache=True)
+def _dequantize_tile(sums, out, b, y, x0, k0, correction, multiplier, bias):
+    """out[b, k0 + c, y, x0 + p] = y(sums[c, p]) for the channels and outputs that exist."""
+    count = min(sums.shape[1], out.shape[3] - x0)
+    for c in range(min(sums.shape[0], out.shape[1] - k0)):
+        k = k0 + c
+        line, source = out[b, k, y, x0:x0 + count], sums[c]
+        shift, factor, offset = correction[k], multiplier[k], bias[k]      # hoisted: the row vectorises
+        for p in range(count):
+            line[p] = (line.dtype.type(source[p]) - shift) * factor + offset
 
 
 _quantize_padded = njit(parallel=True, cache=True)(_quantize_padded_impl)
@@ -95,19 +115,31 @@ def _offsets(channels, kernel_hw, padded_hw, row_step):
     return (c * padded_hw[0] * padded_hw[1] + m * row_step * padded_hw[1] + 4 * h).reshape(-1).astype(np.intp)
 
 
-def quantized_conv2d(x, scale, zero_point, packed, kernel_hw, correction, multiplier, bias, stride, padding,
+def _window_tiles_pay(out_width, channels, stride_w):
+    """Whether window tiles (16 outputs × 8 channels, stride 1 only) take fewer instructions
+    than channel tiles (8 × 16) for a row: LeNet's first layer (24 wide, 6 channels) 2 against
+    3, its second (8 wide, 16 channels) 2 against 1."""
+    return stride_w == 1 and -(-out_width // WINDOW_POSITIONS) * -(-channels // WINDOW_CHANNELS) \
+        < -(-out_width // TILE_POSITIONS) * -(-channels // TILE_CHANNELS)
+
+
+def quantized_conv2d(x, scale, zero_point, layouts, kernel_hw, correction, multiplier, bias, stride, padding,
                      dilation_h, out_hw):
     """Float x (N, C, H, W) in, float (N, K, OH, OW) out, with K = len(correction): quantise
-    and pad into one flat buffer, then the tiles.  ``padding`` is ((top, bottom), (left, right))."""
+    and pad into one flat buffer, then the tiles that waste fewer lanes on this layer: window
+    tiles (16 outputs × 8 channels, stride 1) or channel tiles (8 outputs × 16 channels).
+    ``padding`` is ((top, bottom), (left, right))."""
     n, c, h, w = x.shape
+    k = len(correction)
+    windows = _window_tiles_pay(out_hw[1], k, stride[1])
     padded_hw = (h + sum(padding[0]), w + sum(padding[1]))
-    tail = TILE_POSITIONS * stride[1] + 4 * -(-kernel_hw[1] // 4)     # bytes the last tile reads past
+    tail = 64 + WINDOW_POSITIONS * stride[1]              # bytes the last tile's loads reach past
     image = np.full(n * c * padded_hw[0] * padded_hw[1] + tail, zero_point, dtype=np.uint8)
     dtype = x.dtype.type
     _quantize_padded(np.ascontiguousarray(x), dtype(scale), dtype(zero_point), padding[0][0], padding[1][0], image,
                      *padded_hw)
-    out = np.empty((n, len(correction)) + tuple(out_hw), dtype=x.dtype)
+    out = np.empty((n, k) + tuple(out_hw), dtype=x.dtype)
     tiles = np.empty((get_num_threads(), TILE_POSITIONS, TILE_CHANNELS), dtype=np.int32)
-    _conv(image, _offsets(c, kernel_hw, padded_hw, dilation_h), packed, correction, multiplier, bias, out,
-          c * padded_hw[0] * padded_hw[1], padded_hw[1], stride[0], stride[1], tiles)
+    _conv(image, _offsets(c, kernel_hw, padded_hw, dilation_h), layouts[1 if windows else 0], correction, multiplier,
+          bias, out, c * padded_hw[0] * padded_hw[1], padded_hw[1], stride[0], stride[1], windows, tiles)
     return out

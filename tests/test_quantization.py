@@ -3,7 +3,7 @@ equal the dequantised formula and stay within the quantisation error of the floa
 fake quantisation's straight-through gradient, the PyTorch-named transforms, and storage."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinynn
@@ -180,18 +180,19 @@ def test_both_int8_kernels_equal_the_reference_exactly(path, rows, depth, out, s
         vnni.AVAILABLE = old
 
 
-@pytest.mark.parametrize("path", ["vnni", "int16"])
+@pytest.mark.parametrize("path", ["vnni windows", "vnni channels", "int16"])
 @given(n=st.integers(1, 3), c=st.integers(1, 7), extra=st.tuples(st.integers(0, 9), st.integers(0, 9)),
        k=st.integers(1, 40), kernel=st.tuples(st.integers(1, 6), st.integers(1, 9)),
        stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
        pads=st.tuples(*[st.integers(0, 3)] * 4), float64=st.booleans(), bias=st.booleans(), seed=st.integers(0, 99))
 def test_both_quantized_convolutions_equal_the_reference_bit_for_bit(path, n, c, extra, k, kernel, stride, dilation,
                                                                       pads, float64, bias, seed):
-    """The implicit-GEMM VNNI convolution (windows read in place from the padded image, 8
-    positions × 16 channels a tile, K over several tiles, KW padded to groups of 4) and the
-    int16 column kernel, against quantise → pad → the convolution formula → dequantise."""
-    from tinynn.kernels import quantized, vnni
-    if path == "vnni" and not vnni.AVAILABLE:
+    """The implicit-GEMM VNNI convolution (windows read in place from the padded image, in
+    tiles of 8 outputs × 16 channels or, at stride 1, 16 outputs × 8 channels; K over several
+    tiles, KW padded to groups of 4) and the int16 column kernel, against quantise → pad →
+    the convolution formula → dequantise."""
+    from tinynn.kernels import quantized, vnni, vnni_conv
+    if path.startswith("vnni") and not vnni.AVAILABLE:
         pytest.skip("this CPU has no AVX-512 VNNI (or Numba does not compile for it)")
     padding = (pads[:2], pads[2:])
     hw = tuple(max(1, d * (q - 1) + 1 - sum(p)) + e for q, d, p, e in zip(kernel, dilation, padding, extra))
@@ -201,12 +202,15 @@ def test_both_quantized_convolutions_equal_the_reference_bit_for_bit(path, n, c,
     weight_scale = rng.uniform(0.001, 0.1, k).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32) if bias else None
     args = (weight_scale, b, stride, padding, dilation)
-    old = vnni.AVAILABLE
-    vnni.AVAILABLE = path == "vnni"
+    if path == "vnni windows":
+        assume(stride[1] == 1)
+    old = vnni.AVAILABLE, vnni_conv._window_tiles_pay
+    vnni.AVAILABLE = path.startswith("vnni")
+    vnni_conv._window_tiles_pay = lambda width, channels, step: path == "vnni windows"
     try:
         ours = quantized.quantized_conv2d(x, 0.02, 117, quantized.prepare_int8_weight(weight), *args)
     finally:
-        vnni.AVAILABLE = old
+        vnni.AVAILABLE, vnni_conv._window_tiles_pay = old
     np.testing.assert_array_equal(ours, reference.quantized_conv2d(x, 0.02, 117, reference.prepare_int8_weight(weight),
                                                                    *args))
 
