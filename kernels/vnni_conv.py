@@ -23,6 +23,7 @@ to the int16 column kernel.
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
+from . import workspace
 from .affine import quantize_row
 from .tiles import NO_TABLE, make_window_tile, row_tile
 from .vnni import rows8_channels16
@@ -134,11 +135,12 @@ def quantized_conv2d(x, scale, zero_point, layouts, kernel_hw, correction, multi
     windows = _window_tiles_pay(out_hw[1], k, stride[1])
     padded_hw = (h + sum(padding[0]), w + sum(padding[1]))
     tail = 64 + WINDOW_POSITIONS * stride[1]              # bytes the last tile's loads reach past
-    image = np.full(n * c * padded_hw[0] * padded_hw[1] + tail, zero_point, dtype=np.uint8)
+    image = workspace.empty((n * c * padded_hw[0] * padded_hw[1] + tail,), np.uint8)
+    image.fill(zero_point)
     dtype = x.dtype.type
     _quantize_padded(np.ascontiguousarray(x), dtype(scale), dtype(zero_point), padding[0][0], padding[1][0], image,
                      *padded_hw)
-    out = np.empty((n, k) + tuple(out_hw), dtype=x.dtype)
+    out = workspace.empty((n, k) + tuple(out_hw), x.dtype)
     tiles = np.empty((get_num_threads(), TILE_POSITIONS, TILE_CHANNELS), dtype=np.int32)
     _conv(image, _offsets(c, kernel_hw, padded_hw, dilation_h), layouts[1 if windows else 0], correction, multiplier,
           bias, out, c * padded_hw[0] * padded_hw[1], padded_hw[1], stride[0], stride[1], windows, tiles)
