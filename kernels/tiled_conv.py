@@ -80,14 +80,29 @@ def _tap_offsets(channels, kernel_hw, padded_hw, dilation):
     return (c * padded_hw[0] * padded_hw[1] + m * dilation[0] * padded_hw[1] + j * dilation[1]).reshape(-1)
 
 
+def _lanes_last_impl(stack, blocks):
+    """blocks[b, s·M + m, lane] = stack[s, 16·b + lane, m], zero past K: a gradient's channels
+    into the lanes, one image (or the one weight) per task."""
+    count, k, m = stack.shape
+    for s in prange(count):
+        for block in range(blocks.shape[0]):
+            rows, present = blocks[block, s * m:(s + 1) * m], min(LANES, k - LANES * block)
+            for i in range(m):                          # rows written in order; the image's
+                for lane in range(present):             # K × M values stay in the cache
+                    rows[i, lane] = stack[s, LANES * block + lane, i]
+                for lane in range(present, LANES):
+                    rows[i, lane] = 0
+
+
+_lanes_last_kernel = njit(parallel=True, cache=True)(_lanes_last_impl)
+
+
 def _lanes_last(stack):
-    """(S, K, M) → (⌈K/16⌉, S·M, 16): channel k to lane k % 16 of block k // 16, zeros past K,
-    in one strided copy (a weight is S = 1; a gradient (N, K, OH·OW) is S = N)."""
+    """(S, K, M) → (⌈K/16⌉, S·M, 16): channel k to lane k % 16 of block k // 16 (a weight is
+    S = 1; a gradient (N, K, OH·OW) is S = N)."""
     s, k, m = stack.shape
-    blocks = workspace.zeros((-(-k // LANES), s * m, LANES), np.float32)
-    for block in range(blocks.shape[0]):
-        channels = stack[:, LANES * block:LANES * (block + 1)]
-        blocks[block].reshape(s, m, LANES)[:, :, :channels.shape[1]] = channels.transpose(0, 2, 1)
+    blocks = workspace.empty((-(-k // LANES), s * m, LANES), np.float32)
+    _lanes_last_kernel(np.ascontiguousarray(stack, dtype=np.float32), blocks)
     return blocks
 
 
