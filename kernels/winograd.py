@@ -149,29 +149,6 @@ def _output_transform_impl(m, tiles_h, tiles_w, out):
                 _copy(line[:ow], out[b, k, 2 * ty + i])
 
 
-def _filter_transform_impl(weight):
-    """U[ξ, k, c] = (G g Gᵀ)[ξ] for the 3×3 filter g = weight[k, c]: (K, C, 3, 3) → (16, K, C)."""
-    k_total, c = weight.shape[:2]
-    u = np.empty((16, k_total, c), dtype=weight.dtype)
-    half = weight.dtype.type(0.5)
-    for pair in prange(k_total * c):
-        k = pair // c
-        ch = pair % c
-        g = weight[k, ch]
-        gg = np.empty((4, 3), dtype=weight.dtype)      # G g: combine rows
-        for s in range(3):
-            gg[0, s] = g[0, s]
-            gg[1, s] = (g[0, s] + g[1, s] + g[2, s]) * half
-            gg[2, s] = (g[0, s] - g[1, s] + g[2, s]) * half
-            gg[3, s] = g[2, s]
-        for r in range(4):                             # (G g) Gᵀ: combine columns
-            u[4 * r + 0, k, ch] = gg[r, 0]
-            u[4 * r + 1, k, ch] = (gg[r, 0] + gg[r, 1] + gg[r, 2]) * half
-            u[4 * r + 2, k, ch] = (gg[r, 0] - gg[r, 1] + gg[r, 2]) * half
-            u[4 * r + 3, k, ch] = gg[r, 2]
-    return u
-
-
 def _gradient_transform_impl(grad, tiles_h, tiles_w, d):
     """D[ξ, k, b·T + t] = (A ∂Y Aᵀ)[ξ] for the 2×2 block ∂Y of the output gradient at tile t
     (zeros past an odd edge): the adjoint of the output transform, for the weight gradient."""
@@ -209,35 +186,29 @@ def _gradient_transform_impl(grad, tiles_h, tiles_w, d):
                     d3[tx] = -right
 
 
-def _filter_gradient_impl(du):
-    """∂L/∂g = Gᵀ ∂L/∂U G for every (k, c): (16, K, C) → (K, C, 3, 3); the adjoint of the
-    filter transform."""
-    _, k_total, c = du.shape
-    out = np.empty((k_total, c, 3, 3), dtype=du.dtype)
-    half = du.dtype.type(0.5)
-    for pair in prange(k_total * c):
-        k = pair // c
-        ch = pair % c
-        gt_du = np.empty((3, 4), dtype=du.dtype)       # Gᵀ ∂U: combine rows
-        for s in range(4):
-            z0, z1, z2, z3 = du[s, k, ch], du[4 + s, k, ch], du[8 + s, k, ch], du[12 + s, k, ch]
-            gt_du[0, s] = z0 + (z1 + z2) * half
-            gt_du[1, s] = (z1 - z2) * half
-            gt_du[2, s] = (z1 + z2) * half + z3
-        for r in range(3):                             # (Gᵀ ∂U) G: combine columns
-            z0, z1, z2, z3 = gt_du[r, 0], gt_du[r, 1], gt_du[r, 2], gt_du[r, 3]
-            out[k, ch, r, 0] = z0 + (z1 + z2) * half
-            out[k, ch, r, 1] = (z1 - z2) * half
-            out[k, ch, r, 2] = (z1 + z2) * half + z3
-    return out
-
-
 _input_transform = njit(parallel=True, cache=True)(_input_transform_impl)
 _output_transform = njit(parallel=True, cache=True)(_output_transform_impl)
-_filter_transform = njit(parallel=True, cache=True)(_filter_transform_impl)
 _gradient_transform = njit(parallel=True, cache=True)(_gradient_transform_impl)
 _input_transform_adjoint = njit(parallel=True, cache=True)(_input_transform_adjoint_impl)
-_filter_gradient = njit(parallel=True, cache=True)(_filter_gradient_impl)
+
+
+# U = G g Gᵀ is linear in the 9 weights of g: vec(U) = (G ⊗ G) vec(g), a (16, 9) matrix, so
+# every filter of a layer is transformed by one small GEMM, and its adjoint ∂L/∂g = Gᵀ ∂L/∂U G
+# by the transposed one (two Numba kernels did this before, and cost a cold start 1 s).
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+_G_KRON_G = np.kron(_G, _G)                                 # [4r + s, 3i + j] = G[r, i] · G[s, j]
+
+
+def _filter_transform(weight):
+    """U[ξ, k, c] = (G g Gᵀ)[ξ] for the 3×3 filter g = weight[k, c]: (K, C, 3, 3) → (16, K, C)."""
+    k, c = weight.shape[:2]
+    return matmul(_G_KRON_G.astype(weight.dtype), weight.reshape(k * c, 9).T).reshape(16, k, c)
+
+
+def _filter_gradient(du):
+    """∂L/∂g = Gᵀ ∂L/∂U G for every (k, c): (16, K, C) → (K, C, 3, 3), the adjoint above."""
+    _, k, c = du.shape
+    return np.ascontiguousarray(matmul(_G_KRON_G.T.astype(du.dtype), du.reshape(16, k * c)).T).reshape(k, c, 3, 3)
 
 
 def conv2d_3x3(x, weight, padding, out_hw):
