@@ -12,7 +12,7 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
 from . import conv, depthwise, im2col, plan, tiled_conv, winograd
 from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
-from .elementwise import clip_backward, erf, relu, relu_backward  # noqa: F401
+from .elementwise import clip, clip_backward, erf, relu, relu_backward  # noqa: F401
 from .quantized import (  # noqa: F401
     int8_conv2d, int8_matmul, prepare_int8_weight, quantized_conv2d, quantized_linear,
 )

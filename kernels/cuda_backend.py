@@ -18,7 +18,7 @@ from .cuda_pool import (  # noqa: F401
     avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
 )
 from .elementwise import erf as _host_erf
-from .elementwise import clip_backward, relu, relu_backward  # noqa: F401
+from .elementwise import clip, clip_backward, relu, relu_backward  # noqa: F401
 
 def matmul(a, b):
     """A @ B on cuBLAS (CuPy's ``@``)."""

@@ -1,4 +1,4 @@
-"""Elementwise functions on the CPU: special functions NumPy lacks, and ReLU in one
+"""Elementwise functions on the CPU: special functions NumPy lacks, and ReLU and clip in one
 parallel pass (float32 and float64).
 
 ReLU runs after every convolution of the CNNs; NumPy's ``np.maximum(x, 0)`` and
@@ -36,6 +36,18 @@ def _relu_backward_impl(grad, y, out):
         out[i] = grad[i] * (one if y[i] > zero else zero)
 
 
+def _clip_impl(x, low, high, y):
+    """y[i] = x[i] raised to ``low`` and lowered to ``high``, on flat arrays; comparisons
+    that are false for NaN, so that NaN passes through as it does in np.clip."""
+    for i in prange(x.shape[0]):
+        value = x[i]
+        if value < low:
+            value = low
+        if value > high:
+            value = high
+        y[i] = value
+
+
 def _clip_backward_impl(grad, x, low, high, inclusive, out):
     """out[i] = grad[i] where low ≤ x[i] ≤ high (strictly, unless ``inclusive``), else 0."""
     zero = grad.dtype.type(0)
@@ -45,6 +57,7 @@ def _clip_backward_impl(grad, x, low, high, inclusive, out):
 
 
 _relu = njit(parallel=True, cache=True)(_relu_impl)
+_clip = njit(parallel=True, cache=True)(_clip_impl)
 _clip_backward = njit(parallel=True, cache=True)(_clip_backward_impl)
 _relu_backward = njit(parallel=True, cache=True)(_relu_backward_impl)
 
@@ -65,11 +78,25 @@ def relu(x):
     return y
 
 
+def _bounds(low, high):
+    """An open bound lets everything through."""
+    return -np.inf if low is None else float(low), np.inf if high is None else float(high)
+
+
+def clip(x, low, high):
+    """min(max(x, low), high) in one parallel pass (np.clip took 14 ms of a MobileNetV2 step
+    on its ReLU6 layers, single-threaded)."""
+    if not _parallel_pays(x):
+        return np.clip(x, low, high)
+    y = workspace.empty(x.shape, x.dtype)
+    _clip(np.ascontiguousarray(x).reshape(-1), *_bounds(low, high), y.reshape(-1))
+    return y
+
+
 def clip_backward(grad, x, low, high, inclusive):
     """grad · [low ≤ x ≤ high], one pass (NumPy's formula needed five: ReLU6's backward took
     110 ms of a MobileNetV2 step against PyTorch's 24 ms)."""
-    low = -np.inf if low is None else float(low)         # an open bound lets everything through
-    high = np.inf if high is None else float(high)
+    low, high = _bounds(low, high)
     if not _parallel_pays(x) or grad.shape != x.shape:
         inside = ((x >= low) & (x <= high)) if inclusive else ((x > low) & (x < high))
         return grad * inside

@@ -312,3 +312,15 @@ def test_clip_backward_kernel_equals_reference(shape, bounds, inclusive, dtype):
     grad = rng.standard_normal(shape).astype(dtype)
     mine = cpu_backend.clip_backward(grad, x, *bounds, inclusive)
     np.testing.assert_array_equal(mine, reference.clip_backward(grad, x, *bounds, inclusive))
+
+
+@given(st.sampled_from([(3, 4), (4, 128, 130)]), st.sampled_from([(None, 0.5), (-0.25, None), (0.0, 6.0)]),
+       st.sampled_from([np.float32, np.float64]))
+def test_clip_kernel_equals_reference(shape, bounds, dtype):
+    """The one-pass kernel (arrays of 2^16 elements and more) and np.clip (smaller), NaN and
+    infinities included, the dtype kept."""
+    rng = np.random.default_rng(0)
+    x = rng.choice(np.array([-0.25, 0.0, 0.5, 6.0, 1.0, -3.0, 7.0, np.nan, np.inf, -np.inf], dtype), size=shape)
+    mine = cpu_backend.clip(x, *bounds)
+    assert mine.dtype == dtype
+    np.testing.assert_array_equal(mine, reference.clip(x, *bounds))

@@ -72,6 +72,9 @@ class Backend(Protocol):
     def relu_backward(self, grad, y):
         """grad · [y > 0], from ReLU's output y."""
 
+    def clip(self, x, low, high):
+        """min(max(x, low), high) elementwise, NaN kept; a None bound is open."""
+
     def clip_backward(self, grad, x, low, high, inclusive):
         """grad · [low ≤ x ≤ high] (strict inequalities unless ``inclusive``); a None bound is open."""
 

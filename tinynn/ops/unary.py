@@ -102,7 +102,7 @@ class Clip(Function):
             raise ValueError("clip: expected at least one of min and max, got neither")
         ctx.save_for_backward(x)
         ctx.low, ctx.high, ctx.inclusive = low, high, edges == "inclusive"
-        return np.clip(x, low, high)
+        return ctx.backend.clip(x, low, high)
 
     @staticmethod
     def backward(ctx, grad):

@@ -15,7 +15,7 @@ from .matmul import matmul  # noqa: F401
 
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .conv import conv2d_backward, conv2d_forward, conv2d_plan  # noqa: F401
-from .elementwise import clip_backward, erf, relu, relu_backward  # noqa: F401
+from .elementwise import clip, clip_backward, erf, relu, relu_backward  # noqa: F401
 from .lowbit import (  # noqa: F401
     csr_linear, int8_conv2d, int8_matmul, prepare_int8_weight, quantized_conv2d, quantized_linear,
 )
