@@ -17,12 +17,16 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
 from collections import namedtuple
 
 import numpy as np
+from numba import config
 
 ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
                                    "algorithm keep_columns")
 Features = namedtuple("Features", "winograd batch_in_columns channels_last_depthwise tiled")
 
-CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True, tiled=True)
+# The register tiles are LLVM IR (``tiles.py``), which has no pure-Python form: under
+# NUMBA_DISABLE_JIT (stepping through the kernels in a debugger) thin layers take im2col.
+CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_depthwise=True,
+                        tiled=not config.DISABLE_JIT)
 CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False, tiled=False)
 
 # Winograd F(2×2, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and

@@ -324,3 +324,19 @@ def test_clip_kernel_equals_reference(shape, bounds, dtype):
     mine = cpu_backend.clip(x, *bounds)
     assert mine.dtype == dtype
     np.testing.assert_array_equal(mine, reference.clip(x, *bounds))
+
+
+def test_a_lenet_trains_with_numba_disabled_for_a_debugger():
+    """NUMBA_DISABLE_JIT=1 runs every kernel as Python; the LLVM-IR tiles have no Python form,
+    so the planner must not pick them there (a LeNet-5 step once failed that way)."""
+    import os
+    import subprocess
+    import sys
+    script = ("import tinynn, tinynn.nn as nn\n"
+              "m = tinynn.models.LeNet5(1, 10, 28)\n"
+              "loss = nn.CrossEntropyLoss()(m(tinynn.randn(2, 1, 28, 28)), tinynn.tensor([3, 7]))\n"
+              "loss.backward()\n"
+              "print('ok', m.conv1.weight.grad.shape)\n")
+    result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, NUMBA_DISABLE_JIT="1"),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and "ok (6, 1, 5, 5)" in result.stdout, result.stderr[-2000:]
