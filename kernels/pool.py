@@ -58,6 +58,32 @@ def _max_pool_forward_impl(x, out, index, kh, kw, sh, sw, ph, pw, dh, dw):
                 index[b, ch, i, j] = best_index
 
 
+def _max_pool_2x2_impl(x, out, index):
+    """The same for 2×2 windows at stride 2 inside the input (LeNet's and the Keras CNNs'
+    pools), the four taps written out in the window's order, so that LLVM vectorises the
+    loop over a row's outputs (the general kernel's per-output tap loops stay scalar)."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2:]
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        source = x[b, ch]
+        for i in range(oh):
+            top, bottom = source[2 * i], source[2 * i + 1]
+            first_top, first_bottom = 2 * i * w, (2 * i + 1) * w
+            for j in range(ow):
+                taps = (top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1])
+                places = (first_top + 2 * j, first_top + 2 * j + 1, first_bottom + 2 * j, first_bottom + 2 * j + 1)
+                best, best_index, nan_index = taps[0], places[0], places[0] if taps[0] != taps[0] else -1
+                for t in range(1, 4):                      # unrolled: a tuple's length is known
+                    better = taps[t] > best
+                    best = taps[t] if better else best
+                    best_index = places[t] if better else best_index
+                    nan_index = places[t] if taps[t] != taps[t] else nan_index
+                nan = nan_index >= 0                       # NaN wins, the last one (as PyTorch)
+                out[b, ch, i, j] = source[nan_index // w, nan_index % w] if nan else best
+                index[b, ch, i, j] = nan_index if nan else best_index
+
+
 def _max_pool_backward_impl(grad, index, out):
     """∂L/∂X[b, c, index] += ∂L/∂y[b, c, i, j], into ``out`` (N, C, H·W) of zeros."""
     n, c, oh, ow = grad.shape
@@ -105,6 +131,7 @@ def _avg_pool_backward_impl(grad, out, kh, kw, sh, sw, ph, pw, count_include_pad
 
 
 _max_pool_forward = njit(parallel=True, cache=True)(_max_pool_forward_impl)
+_max_pool_2x2 = njit(parallel=True, cache=True)(_max_pool_2x2_impl)
 _max_pool_backward = njit(parallel=True, cache=True)(_max_pool_backward_impl)
 _avg_pool_forward = njit(parallel=True, cache=True)(_avg_pool_forward_impl)
 _avg_pool_backward = njit(parallel=True, cache=True)(_avg_pool_backward_impl)
@@ -113,7 +140,12 @@ _avg_pool_backward = njit(parallel=True, cache=True)(_avg_pool_backward_impl)
 def max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw):
     shape = x.shape[:2] + tuple(out_hw)
     out, index = workspace.empty(shape, x.dtype), workspace.empty(shape, np.int64)
-    _max_pool_forward(np.ascontiguousarray(x), out, index, *kernel, *stride, *padding, *dilation)
+    inside = 2 * out_hw[0] <= x.shape[2] and 2 * out_hw[1] <= x.shape[3]
+    if tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1) \
+            and inside:
+        _max_pool_2x2(np.ascontiguousarray(x), out, index)
+    else:
+        _max_pool_forward(np.ascontiguousarray(x), out, index, *kernel, *stride, *padding, *dilation)
     return out, index
 
 

@@ -166,6 +166,22 @@ def test_max_pool_kernel_equals_reference(dtype, cfg):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(2, 9), st.integers(2, 40)),
+       nans=st.integers(0, 6), seed=st.integers(0, 99))
+def test_max_pool_2x2_fast_path_equals_reference(dtype, shape, nans, seed):
+    """2×2 windows at stride 2 take their own kernel: ties keep the first tap, the last NaN
+    of a window wins, odd edges are left out, as in the general kernel and the reference."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(dtype)                # small integers: many ties
+    x.reshape(-1)[rng.integers(0, x.size, nans)] = np.nan
+    out_hw = (shape[2] // 2, shape[3] // 2)
+    fast, fast_index = cpu_backend.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), out_hw)
+    ref, ref_index = reference.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), out_hw)
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(fast_index, ref_index)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(cfg=pool_config(dilated=False))
 def test_avg_pool_kernel_equals_reference(dtype, cfg):
     rng = np.random.default_rng(2)
