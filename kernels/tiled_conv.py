@@ -15,8 +15,9 @@ multiplied into all 16.  im2col would first write C·KH·KW floats per output po
 LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a 16-row product at a
 fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.  ∂L/∂X
 stays with col2im (as a tiled convolution of the gradient with the flipped weights it would
-put ⌈C/16⌉ blocks of mostly empty lanes on LeNet's 1 and 6 input channels).  Strides and dilations are only offsets here, so every geometry works;
-the planner sends only float32 layers with at most 16 output channels.
+put ⌈C/16⌉ blocks of mostly empty lanes on LeNet's 1 and 6 input channels).  Strides and
+dilations are only offsets here, so every geometry works; the planner sends only float32
+layers with at most 16 output channels, but any number of channels computes (in blocks of 16).
 """
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange

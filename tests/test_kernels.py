@@ -59,6 +59,18 @@ def test_conv_gemm_and_tiled_algorithms_equal_reference(algorithm, max_groups, d
     _assert_conv_equals_reference(cfg, dtype, plan)
 
 
+@pytest.mark.parametrize("k, c, stride, padding, dilation", [(20, 3, (1, 1), (1, 1), (1, 1)),
+                                                       (33, 2, (2, 1), (0, 2), (1, 2))])
+def test_tiled_convolution_with_several_blocks_of_channels_equals_reference(k, c, stride, padding, dilation):
+    """More than 16 output channels: the forward tiles and the ∂L/∂W tiles in several blocks."""
+    n, h, w, kernel = 3, 9, 11, (3, 2)
+    out_hw = tuple((size + 2 * p - d * (q - 1) - 1) // s + 1
+                   for size, q, s, p, d in zip((h, w), kernel, stride, padding, dilation))
+    cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c) + kernel, stride=stride, padding=padding,
+               dilation=dilation, groups=1, out_hw=out_hw)
+    _assert_conv_equals_reference(cfg, np.float32, _plan(cfg, np.float32, "tiled"))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(cfg=conv_config())
 def test_pointwise_convolution_equals_reference(dtype, cfg):
