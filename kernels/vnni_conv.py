@@ -10,7 +10,10 @@ Eight neighbouring outputs of one image row are eight windows sw bytes apart, so
 of ``tiles.py`` (8 positions × 16 channels) computes them with no copy of the image at all,
 where im2col wrote KH·KW bytes per output before a product could start.  The bytes past a
 row that a padded group reads belong to the next row (or to the image's tail), and they
-meet zero weights.
+meet zero weights.  Where 16 channels would leave lanes empty (LeNet's first layer has 6)
+and the stride is 1, a window tile puts 16 neighbouring outputs in the lanes instead (one
+64-byte load and one byte shuffle make their 16 windows of 4 bytes) × 8 channels;
+``_window_tiles_pay`` picks the tile that needs fewer instructions for the layer.
 
 Each tile is dequantised as it is finished, straight into the (N, K, OH, OW) output:
 
