@@ -7,8 +7,9 @@ weights q_w (scale s_c per output channel):
 
 The sum is exact, in int32, and the second term removes the input zero point once per
 channel; the backend's ``quantized_linear`` computes all of it.  A quantised Conv2d pads its
-quantised input with z_x (which stands for 0.0) and does the same (``quantized_conv2d``).  Static layers use the input range
-found in calibration; dynamic ones (``quantize_dynamic``) measure each batch.  The layers
+quantised input with z_x (which stands for 0.0) and does the same (``quantized_conv2d``).
+Static layers use the input range found in calibration; dynamic ones (``quantize_dynamic``)
+measure each batch.  The layers
 are for inference; quantisation-aware training uses ``QATLinear``/``QATConv2d``, float
 layers that round as these will.
 """
@@ -23,7 +24,7 @@ from ..nn.modules.linear import Linear
 from ..nn.modules.module import Module
 from ..tensor import Tensor
 from .fake_quantize import fake_quantize_activation, fake_quantize_weight
-from .observer import MovingAverageMinMaxObserver, affine_qparams, quantize, quantize_weight
+from .observer import MovingAverageMinMaxObserver, affine_qparams, quantize_weight
 
 __all__ = ["QuantizedLinear", "QuantizedConv2d", "QATLinear", "QATConv2d"]
 
