@@ -11,7 +11,7 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
     pointwise                  1×1 without padding: no im2col at all         conv.py
     tiled                      float32, ≤ 16 output channels (LeNet)         tiled_conv.py (∂L/∂X: col2im)
-    batch_in_columns           ≤ 16 output channels (LeNet): one GEMM a pass  conv.py + im2col.py
+    batch_in_columns           … float64, or no tiles: one GEMM a pass       conv.py + im2col.py
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
 from collections import namedtuple
