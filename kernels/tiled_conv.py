@@ -23,7 +23,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
-from .tiles import NO_TABLE, make_tile, row_tile
+from .tiles import NO_TABLE, make_tile, row_tile, window_offsets
 
 ROWS, LANES = 8, 16
 _tile_along_row = make_tile(ROWS, 1, "f32", table=True)
@@ -76,11 +76,6 @@ def _image(x, padding, tail):
     return image, padded_hw
 
 
-def _tap_offsets(channels, kernel_hw, padded_hw, dilation):
-    c, m, j = np.meshgrid(np.arange(channels), np.arange(kernel_hw[0]), np.arange(kernel_hw[1]), indexing="ij")
-    return (c * padded_hw[0] * padded_hw[1] + m * dilation[0] * padded_hw[1] + j * dilation[1]).reshape(-1)
-
-
 def _lanes_last_impl(stack, blocks):
     """blocks[b, s·M + m, lane] = stack[s, 16·b + lane, m], zero past K: a gradient's channels
     into the lanes, one image (or the one weight) per task."""
@@ -111,7 +106,7 @@ def forward(x, weight, plan):
     """The convolution of ``plan`` (groups 1), in tiles."""
     k, c = weight.shape[:2]
     image, padded_hw = _image(x, plan.padding, ROWS * plan.stride[1] + 1)
-    offsets = _tap_offsets(c, weight.shape[2:], padded_hw, plan.dilation).astype(np.intp)
+    offsets = window_offsets(c, weight.shape[2], weight.shape[3], padded_hw, *plan.dilation)
     out = workspace.empty((x.shape[0], k) + plan.out_hw, np.float32)
     _forward(image, offsets, _lanes_last(weight.reshape(1, k, -1)), out, c * padded_hw[0] * padded_hw[1],
              padded_hw[1], *plan.stride, np.empty((get_num_threads(), ROWS, LANES), dtype=np.float32))
@@ -123,7 +118,7 @@ def backward_weight(grad, x, weight_shape, plan):
     k, c = weight_shape[:2]
     n, oh, ow = grad.shape[0], grad.shape[2], grad.shape[3]
     image, padded_hw = _image(x, plan.padding, 1)
-    taps = _tap_offsets(c, weight_shape[2:], padded_hw, plan.dilation)
+    taps = window_offsets(c, weight_shape[2], weight_shape[3], padded_hw, *plan.dilation)
     chunks = -(-len(taps) // ROWS)
     tap_offsets = np.zeros(chunks * ROWS, dtype=np.intp)            # whole tiles: padded with tap 0
     tap_offsets[:len(taps)] = taps

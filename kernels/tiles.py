@@ -35,6 +35,12 @@ ELEMENTS = {"u8s8": (_INT_LANES, "llvm.x86.avx512.vpdpbusd.512", 4),
             "f32": (_FLOAT_LANES, "llvm.fma.v16f32", 1)}
 
 
+def _broadcast(builder, lanes, scalar):
+    """``scalar`` in all 16 lanes (one vpbroadcastd/vbroadcastss once LLVM has it)."""
+    lane0 = builder.insert_element(ir.Constant(lanes, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(lane0, ir.Constant(lanes, ir.Undefined), _BROADCAST)
+
+
 def make_tile(rows, blocks, element, table, row_table=False):
     """The intrinsic tile(x, weights, out, offsets, row_offsets, x_start, x_step, w_start,
     w_block, out_start, out_stride, groups) described above; ``offsets`` and ``row_offsets``
@@ -63,10 +69,8 @@ def make_tile(rows, blocks, element, table, row_table=False):
                 builder.mul(loop.index, number(64)), builder.mul(w_block, number(block)))]), lanes.as_pointer()),
                 align=1) for block in range(blocks)]
             for r in range(rows):
-                scalar = builder.load(builder.bitcast(builder.gep(x_rows[r], [offset]), lanes.element.as_pointer()),
-                                      align=1)
-                lane0 = builder.insert_element(ir.Constant(lanes, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
-                broadcast = builder.shuffle_vector(lane0, ir.Constant(lanes, ir.Undefined), _BROADCAST)
+                broadcast = _broadcast(builder, lanes, builder.load(
+                    builder.bitcast(builder.gep(x_rows[r], [offset]), lanes.element.as_pointer()), align=1))
                 for block in range(blocks):
                     cell = sums[blocks * r + block]
                     operands = [builder.load(cell), broadcast, packed[block]] if element == "u8s8" \
@@ -118,10 +122,8 @@ def make_window_tile(channels):
             windows = builder.bitcast(builder.shuffle_vector(loaded, ir.Constant(bytes64, ir.Undefined), window),
                                       _INT_LANES)
             for c in range(channels):
-                four = builder.load(builder.gep(w_words, [builder.add(builder.mul(loop.index, number(channels)),
-                                                                      number(c))]))
-                lane0 = builder.insert_element(ir.Constant(_INT_LANES, ir.Undefined), four, ir.Constant(word, 0))
-                broadcast = builder.shuffle_vector(lane0, ir.Constant(_INT_LANES, ir.Undefined), _BROADCAST)
+                broadcast = _broadcast(builder, _INT_LANES, builder.load(
+                    builder.gep(w_words, [builder.add(builder.mul(loop.index, number(channels)), number(c))])))
                 builder.store(builder.call(op, [builder.load(sums[c]), windows, broadcast]), sums[c])
         out_base = builder.bitcast(out_data, word.as_pointer())
         for c in range(channels):
@@ -131,6 +133,14 @@ def make_window_tile(channels):
 
     typer.__name__ = f"window_tile_u8s8_positions16_channels{channels}"
     return intrinsic(typer)
+
+
+def window_offsets(channels, kernel_rows, columns, padded_hw, row_step, column_step):
+    """offsets[g] of group g = (c, m, h), in c, m, h order: where it lies from a window's
+    corner in the padded image, c·Hp·Wp + m·row_step·Wp + h·column_step (a float tap: h = j,
+    column_step = the dilation; a group of 4 bytes: column_step = 4)."""
+    c, m, h = np.meshgrid(np.arange(channels), np.arange(kernel_rows), np.arange(columns), indexing="ij")
+    return (c * padded_hw[0] * padded_hw[1] + m * row_step * padded_hw[1] + h * column_step).reshape(-1).astype(np.intp)
 
 
 @njit(inline="always", cache=True)

@@ -28,7 +28,7 @@ from numba import get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
 from .affine import quantize_row
-from .tiles import NO_TABLE, make_window_tile, row_tile
+from .tiles import NO_TABLE, make_window_tile, row_tile, window_offsets
 from .vnni import rows8_channels16
 
 TILE_POSITIONS, TILE_CHANNELS = 8, 16          # a channel tile: outputs of a row × channels
@@ -112,13 +112,6 @@ _quantize_padded = njit(parallel=True, cache=True)(_quantize_padded_impl)
 _conv = njit(parallel=True, cache=True)(_conv_impl)
 
 
-def _offsets(channels, kernel_hw, padded_hw, row_step):
-    """offsets[g]: where group g = (c, m, h) of a window starts, from the window's corner."""
-    kh, kw = kernel_hw
-    c, m, h = np.meshgrid(np.arange(channels), np.arange(kh), np.arange(-(-kw // 4)), indexing="ij")
-    return (c * padded_hw[0] * padded_hw[1] + m * row_step * padded_hw[1] + 4 * h).reshape(-1).astype(np.intp)
-
-
 def _window_tiles_pay(out_width, channels, stride_w):
     """Whether window tiles (16 outputs × 8 channels, stride 1 only) take fewer instructions
     than channel tiles (8 × 16) for a row: LeNet's first layer (24 wide, 6 channels) 2 against
@@ -145,6 +138,7 @@ def quantized_conv2d(x, scale, zero_point, layouts, kernel_hw, correction, multi
                      *padded_hw)
     out = workspace.empty((n, k) + tuple(out_hw), x.dtype)
     tiles = np.empty((get_num_threads(), TILE_POSITIONS, TILE_CHANNELS), dtype=np.int32)
-    _conv(image, _offsets(c, kernel_hw, padded_hw, dilation_h), layouts[1 if windows else 0], correction, multiplier,
-          bias, out, c * padded_hw[0] * padded_hw[1], padded_hw[1], stride[0], stride[1], windows, tiles)
+    offsets = window_offsets(c, kernel_hw[0], -(-kernel_hw[1] // 4), padded_hw, dilation_h, 4)   # groups of 4 bytes
+    _conv(image, offsets, layouts[1 if windows else 0], correction, multiplier, bias, out,
+          c * padded_hw[0] * padded_hw[1], padded_hw[1], stride[0], stride[1], windows, tiles)
     return out
