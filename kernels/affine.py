@@ -1,5 +1,6 @@
-"""The affine maps between floats and 8-bit integers, one row at a time, shared by the int8
-kernels (``quantized.py`` and ``vnni.py``) and compiled inline into each.
+"""The affine maps between floats and 8-bit integers, a row (or a convolution's tile) at a
+time, shared by the int8 kernels (``quantized.py``, ``vnni.py``, ``vnni_conv.py``) and
+compiled inline into each.
 
     quantise:    q = clamp(round(x / s) + z, 0, 255)          (rounding halves to even)
     dequantise:  y = (acc − correction_c) · multiplier_c + bias_c
@@ -24,5 +25,18 @@ def _dequantize_row_impl(accumulated, correction, multiplier, bias, target):
         target[c] = (target.dtype.type(accumulated[c]) - correction[c]) * multiplier[c] + bias[c]
 
 
+def _dequantize_tile_impl(sums, out, b, y, x0, k0, correction, multiplier, bias):
+    """out[b, k0 + c, y, x0 + p] = y(sums[c, p]) for the channels and outputs of ``out`` (N, K,
+    OH, OW) that exist: a tile of a convolution's sums, a row of outputs per channel."""
+    count = min(sums.shape[1], out.shape[3] - x0)
+    for c in range(min(sums.shape[0], out.shape[1] - k0)):
+        k = k0 + c
+        line, source = out[b, k, y, x0:x0 + count], sums[c]
+        shift, factor, offset = correction[k], multiplier[k], bias[k]      # hoisted: the row vectorises
+        for p in range(count):
+            line[p] = (line.dtype.type(source[p]) - shift) * factor + offset
+
+
 quantize_row = njit(inline="always", cache=True)(_quantize_row_impl)
 dequantize_row = njit(inline="always", cache=True)(_dequantize_row_impl)
+dequantize_tile = njit(inline="always", cache=True)(_dequantize_tile_impl)

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import vnni, vnni_conv
-from .affine import dequantize_row, quantize_row
+from .affine import dequantize_row, dequantize_tile, quantize_row
 from .im2col import im2col
 
 
@@ -94,14 +94,11 @@ def _dequantize_impl(accumulated, correction, multiplier, bias, out):
 
 
 def _dequantize_channels_impl(accumulated, correction, multiplier, bias, out):
-    """Every (image, channel) plane of int32 sums back to floats: the same formula as
-    ``dequantize_row``, with the channel on axis 1."""
-    n, k = out.shape[:2]
-    for plane in prange(n * k):
-        b, c = plane // k, plane % k
-        source, target = accumulated[b, c].reshape(-1), out[b, c].reshape(-1)
-        for i in range(target.shape[0]):
-            target[i] = (target.dtype.type(source[i]) - correction[c]) * multiplier[c] + bias[c]
+    """Every output row of int32 sums (N, K, OH, OW) back to floats, all channels at once."""
+    n, oh = out.shape[0], out.shape[2]
+    for task in prange(n * oh):
+        b, y = task // oh, task % oh
+        dequantize_tile(accumulated[b, :, y], out, b, y, 0, 0, correction, multiplier, bias)
 
 
 def _row_sums_impl(weight):

@@ -27,7 +27,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
-from .affine import quantize_row
+from .affine import dequantize_tile, quantize_row
 from .tiles import NO_TABLE, make_window_tile, row_tile, window_offsets
 from .vnni import rows8_channels16
 
@@ -89,23 +89,11 @@ def _conv_impl(image, offsets, packed, correction, multiplier, bias, out, plane,
         for block in range(blocks):
             if windows:                                        # tile[channel, position]
                 windows8(image, packed[block].reshape(-1), tile.reshape(-1), offsets, start, groups)
-                _dequantize_tile(tile, out, b, y, x0, lanes * block, correction, multiplier, bias)
+                dequantize_tile(tile, out, b, y, x0, lanes * block, correction, multiplier, bias)
             else:                                              # tile[position, channel]
                 rows8_channels16(image, packed[block].reshape(-1), tile.reshape(-1), offsets, NO_TABLE, start, sw,
                                  0, 0, 0, TILE_CHANNELS, groups)
-                _dequantize_tile(tile.T, out, b, y, x0, lanes * block, correction, multiplier, bias)
-
-
-@njit(inline="always", cache=True)
-def _dequantize_tile(sums, out, b, y, x0, k0, correction, multiplier, bias):
-    """out[b, k0 + c, y, x0 + p] = y(sums[c, p]) for the channels and outputs that exist."""
-    count = min(sums.shape[1], out.shape[3] - x0)
-    for c in range(min(sums.shape[0], out.shape[1] - k0)):
-        k = k0 + c
-        line, source = out[b, k, y, x0:x0 + count], sums[c]
-        shift, factor, offset = correction[k], multiplier[k], bias[k]      # hoisted: the row vectorises
-        for p in range(count):
-            line[p] = (line.dtype.type(source[p]) - shift) * factor + offset
+                dequantize_tile(tile.T, out, b, y, x0, lanes * block, correction, multiplier, bias)
 
 
 _quantize_padded = njit(parallel=True, cache=True)(_quantize_padded_impl)
