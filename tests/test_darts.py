@@ -114,3 +114,13 @@ def test_a_darts_run_moves_alpha_before_each_weight_step():
     weights = np.asarray(result["alpha_history"][0])
     assert weights.shape == (6, len(darts.PRIMITIVES)) and np.ptp(weights, axis=1).min() > 0.003   # at the start: ~4e-4
     assert len(result["genotype"]) == 5 and 0 < result["accuracy"] <= 1
+
+
+def test_alpha_stays_fixed_during_the_warmup_epochs():
+    """search_cell trains only the weights for ``warmup`` epochs, then α too."""
+    from tinynn.search.objective import search_cell
+    genotype, history = search_cell(epochs=2, seed=0, channels=4, warmup=1)
+    initial = darts.SearchNetwork(channels=4).architecture_weights()
+    np.testing.assert_array_equal(np.asarray(history[0], np.float32), initial)
+    assert np.abs(np.asarray(history[1]) - initial).max() > 0.003
+    assert len(genotype) == 5

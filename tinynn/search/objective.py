@@ -12,7 +12,7 @@ import numpy as np
 
 from .space import Choice, Float, Int, SearchSpace
 
-__all__ = ["DIGITS_SPACE", "build_model", "train_on_digits"]
+__all__ = ["DIGITS_SPACE", "build_model", "train_on_digits", "train_genotype", "search_cell", "darts_on_digits"]
 
 ACTIVATIONS = ("relu", "tanh", "gelu")
 
@@ -59,7 +59,9 @@ def _digits():
 
 def _fit(model, x, y, epochs, lr, batch_size, before_step=None, after_epoch=None):
     """Adam on (x, y) for ``epochs`` with the shared training loop (``training.train_epoch``,
-    which also stops at a NaN loss); ``before_step(inputs, labels)`` runs before each weight
+    which also stops at a NaN loss), its learning rate annealed to 0 on a cosine over the
+    epochs, as DARTS trains (with a constant rate a trial's score depends on where its last
+    steps happened to land); ``before_step(inputs, labels)`` runs before each weight
     step (DARTS' α step), ``after_epoch()`` after each epoch."""
     import tinynn
     from ..data import DataLoader, TensorDataset
@@ -68,8 +70,10 @@ def _fit(model, x, y, epochs, lr, batch_size, before_step=None, after_epoch=None
     parameters = model.weights() if hasattr(model, "weights") else model.parameters()
     optimizer = tinynn.optim.Adam(parameters, lr=lr)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+    schedule = tinynn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     for _ in range(epochs):
         train_epoch(model, loader, F.cross_entropy, optimizer, verbose=False, before_step=before_step)
+        schedule.step()
         if after_epoch is not None:
             after_epoch()
     return model
@@ -99,36 +103,47 @@ def train_on_digits(config, epochs=1, seed=0):
     return _measure(model, validation, test)
 
 
-def train_genotype(genotype, epochs=1, seed=0, lr=3e-3):
-    """A DARTS-space architecture trained from scratch on the same split."""
+def train_genotype(genotype, epochs=1, seed=0, lr=3e-3, channels=8):
+    """A DARTS-space architecture of ``channels`` per node trained from scratch on the same split."""
     import tinynn
     from .darts import DerivedNetwork
     tinynn.manual_seed(seed)
     train, validation, test = _digits()
-    model = _fit(DerivedNetwork(genotype), *train, epochs, lr, 32)
+    model = _fit(DerivedNetwork(genotype, channels=channels), *train, epochs, lr, 32)
     return dict(_measure(model, validation, test), genotype=[list(edge) for edge in genotype])
 
 
-def darts_on_digits(config, epochs=1, seed=0):
-    """DARTS for ``epochs`` (weights on one half of the training part, α on the other,
-    ``config["order"]`` 1 or 2), then the derived architecture trained from scratch for
-    ``epochs`` on the whole training part. Also returns softmax(α) after every search epoch."""
+def search_cell(epochs=1, seed=0, order=1, channels=8, warmup=None):
+    """DARTS on the digits' training part: the weights learn on one half, α on the other
+    (``order`` 1 or 2). α stays fixed for the first ``warmup`` epochs (default: a third):
+    until the convolutions have learned something, pooling and skip lower the loss fastest
+    and α would settle on them for good (Liang et al., DARTS+, 2019). Returns the derived
+    genotype and softmax(α) after every epoch. The validation part is never seen."""
     import tinynn
     from .darts import Architect, SearchNetwork, derive
     tinynn.manual_seed(seed)
     (train_x, train_y), _, _ = _digits()
     half = len(train_x) // 2
-    model = SearchNetwork()
+    model = SearchNetwork(channels=channels)
     architect = Architect(model, tinynn.optim.Adam([model.alpha], lr=6e-3, betas=(0.5, 0.999)),
-                          xi=3e-3, second_order=config.get("order", 1) == 2)
+                          xi=3e-3, second_order=order == 2)
     rng = np.random.default_rng(seed)
+    warmup = epochs // 3 if warmup is None else warmup
     history = []
 
     def alpha_step(inputs, labels):
-        rows = rng.integers(half, len(train_x), len(labels))
-        architect.step((inputs, labels), (tinynn.tensor(train_x[rows]), tinynn.tensor(train_y[rows])))
+        if len(history) >= warmup:
+            rows = rng.integers(half, len(train_x), len(labels))
+            architect.step((inputs, labels), (tinynn.tensor(train_x[rows]), tinynn.tensor(train_y[rows])))
 
     _fit(model, train_x[:half], train_y[:half], epochs, 3e-3, 32, before_step=alpha_step,
          after_epoch=lambda: history.append(model.architecture_weights().tolist()))
-    result = train_genotype(derive(model.architecture_weights()), epochs, seed)
-    return dict(result, alpha_history=history)
+    return derive(model.architecture_weights()), history
+
+
+def darts_on_digits(config, epochs=1, seed=0):
+    """One whole DARTS run: ``search_cell`` for ``epochs`` (``config``: ``order``, ``channels``),
+    then the derived cell trained from scratch for ``epochs`` on the whole training part."""
+    channels = config.get("channels", 8)
+    genotype, history = search_cell(epochs, seed, config.get("order", 1), channels)
+    return dict(train_genotype(genotype, epochs, seed, channels=channels), alpha_history=history)
