@@ -104,9 +104,11 @@ def _backward_weight(grad, x, weight_shape, plan, columns, primitives):
 
 
 def _backward_input(grad, weight, input_shape, plan, primitives):
-    """∂L/∂X = col2im(Wᵀ @ ∂L/∂h[b]) per group."""
+    """∂L/∂X = col2im(Wᵀ @ ∂L/∂h[b]) per group (a tiled stride-1 layer: the transposed convolution)."""
     if plan.algorithm.startswith("depthwise"):
         return primitives.depthwise_backward_input(grad, weight, input_shape, plan)
+    if plan.algorithm == "tiled" and primitives.tiled.transposes(plan):
+        return primitives.tiled.backward_input(grad, weight, plan)
     n, k = grad.shape[:2]
     groups, kernel_hw = plan.groups, weight.shape[2:]
     if plan.algorithm == "batch_in_columns":

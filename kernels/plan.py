@@ -10,7 +10,8 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     depthwise_channels_last    … and output planes at most 8 wide            depthwise.py
     winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
     pointwise                  1×1 without padding: no im2col at all         conv.py
-    tiled                      float32, ≤ 16 output channels (LeNet)         tiled_conv.py (∂L/∂X: col2im)
+    tiled                      float32, ≤ 16 output channels (LeNet), or     tiled_conv.py
+                               stride 1, 16-32 in, ≤ 64 out (Keras CNNs)
     batch_in_columns           … float64, or no tiles: one GEMM a pass       conv.py + im2col.py
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
@@ -18,6 +19,8 @@ from collections import namedtuple
 
 import numpy as np
 from numba import config
+
+from .tiled_conv import transposable
 
 ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
                                    "algorithm keep_columns")
@@ -42,10 +45,16 @@ BATCH_IN_COLUMNS_MAX_CHANNELS = 16
 
 # Register tiles (``tiled_conv.py``) against the GEMM layouts, forward + ∂L/∂W (+ ∂L/∂X where
 # the layer needs it), LeNet-5 at batch 64: first layer 2.3 → 1.4 ms, second 2.7 → 1.3 ms.
-# With 32-64 output channels the tiles' forward still wins (Keras CIFAR CNN's 32 → 32 on
-# 30×30: 6.2 → 5.0 ms against Winograd), but ∂L/∂X through col2im loses more than that,
-# and im2col's GEMM wins outright for one or three input channels (0.6 against 3.0 ms).
+# With 32 output channels and one or three input channels im2col's GEMM wins outright
+# (Keras MNIST CNN's first layer 0.6 against 2.1 ms).
 TILED_MAX_CHANNELS = 16
+
+# With ∂L/∂X as the tiles' transposed convolution (stride 1, ≥ 16 input channels), the
+# tiles beat Winograd on whole layers of 16-32 input and up to 64 output channels (forward
+# + both gradients, batch 64): Keras MNIST CNN's 32 → 64 on 13×13 8.0 → 5.9 ms, Keras CIFAR
+# CNN's 32 → 64 on 15×15 9.9 → 7.4 ms.  Wider, Winograd's 2.25× fewer multiplications win:
+# ResNet18's 64 → 64 on 32×32 (batch 32) 33 against 40 ms, 64 → 128 even.
+TILED_WIDE_MAX_IN_CHANNELS, TILED_WIDE_MAX_OUT_CHANNELS = 32, 64
 
 # Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
 # (forward + both gradients): 2×2 and 4×4 planes 3-5× faster than planar, 8×8 2×,
@@ -78,6 +87,10 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
         narrow = out_channels == channels and out_hw[1] <= CHANNELS_LAST_MAX_WIDTH
         return "depthwise_channels_last" if narrow and features.channels_last_depthwise \
             else "depthwise"
+    tiles = features.tiled and dtype == np.float32 and groups == 1
+    if tiles and channels <= TILED_WIDE_MAX_IN_CHANNELS and out_channels <= TILED_WIDE_MAX_OUT_CHANNELS \
+            and kernel_hw != (1, 1) and transposable(channels, kernel_hw, stride, padding, dilation):
+        return "tiled"
     if features.winograd and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS \
             and kernel_hw == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \
             and groups == 1 and max(padding) <= 1:
@@ -85,7 +98,7 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
         return "winograd"
     if kernel_hw == (1, 1) and tuple(padding) == (0, 0):
         return "pointwise"
-    if features.tiled and dtype == np.float32 and groups == 1 and out_channels <= TILED_MAX_CHANNELS:
+    if tiles and out_channels <= TILED_MAX_CHANNELS:
         return "tiled"
     if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
         return "batch_in_columns"

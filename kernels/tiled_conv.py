@@ -13,11 +13,17 @@ p + offsets[t] (offsets[t] = c·Hp·Wp + m·dh·Wp + j·dw), so one tile of ``ti
 with the 16 sums of a row in one vector register, each input value broadcast once and
 multiplied into all 16.  im2col would first write C·KH·KW floats per output position (for
 LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a 16-row product at a
-fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.  ∂L/∂X
-stays with col2im (as a tiled convolution of the gradient with the flipped weights it would
-put ⌈C/16⌉ blocks of mostly empty lanes on LeNet's 1 and 6 input channels).  Strides and
-dilations are only offsets here, so every geometry works; the planner sends only float32
-layers with at most 16 output channels, but any number of channels computes (in blocks of 16).
+fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.
+
+∂L/∂X of a stride-1 convolution is itself a convolution, of the gradient with the weights
+flipped and their two channel axes swapped, padded by d·(K − 1) − p:
+
+    ∂L/∂X[b,c,y,x] = Σ_k Σ_m Σ_j ∂L/∂h[b, k, y + p − m·d, x + p − j·d] · W[k, c, m, j]
+
+so the forward tiles compute it (``backward_input``) when the layer has enough input
+channels to fill the 16 lanes; otherwise (LeNet's 6) and for strides it goes through col2im.
+Strides and dilations are only offsets here, so every geometry works; any number of
+channels computes (in blocks of 16); the planner sends float32 layers (``plan.py``).
 """
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
@@ -111,6 +117,26 @@ def forward(x, weight, plan):
     _forward(image, offsets, _lanes_last(weight.reshape(1, k, -1)), out, c * padded_hw[0] * padded_hw[1],
              padded_hw[1], *plan.stride, np.empty((get_num_threads(), ROWS, LANES), dtype=np.float32))
     return out
+
+
+def transposes(plan):
+    """Whether ``backward_input`` computes this plan's ∂L/∂X."""
+    return transposable(plan.input_shape[1], plan.weight_shape[2:], plan.stride, plan.padding, plan.dilation)
+
+
+def transposable(in_channels, kernel_hw, stride, padding, dilation):
+    """Stride 1, padding at most d·(K − 1) (what the transposed convolution pads with), and
+    input channels filling the 16 lanes."""
+    return tuple(stride) == (1, 1) and in_channels >= LANES and all(
+        p <= d * (k - 1) for p, d, k in zip(padding, dilation, kernel_hw))
+
+
+def backward_input(grad, weight, plan):
+    """∂L/∂X of the stride-1 convolution of ``plan``: the forward tiles on the gradient with
+    the flipped, channel-swapped weights (the formula above)."""
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    padding = tuple(d * (k - 1) - p for p, d, k in zip(plan.padding, plan.dilation, weight.shape[2:]))
+    return forward(grad, flipped, plan._replace(padding=padding, out_hw=tuple(plan.input_shape[2:])))
 
 
 def backward_weight(grad, x, weight_shape, plan):

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinynn import reference
-from tinynn.kernels import cpu_backend, plan as planner
+from tinynn.kernels import cpu_backend, plan as planner, tiled_conv
 from strategies import conv_arrays, conv_config, geometry, pool_config
 
 TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
@@ -69,6 +69,24 @@ def test_tiled_convolution_with_several_blocks_of_channels_equals_reference(k, c
     cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c) + kernel, stride=stride, padding=padding,
                dilation=dilation, groups=1, out_hw=out_hw)
     _assert_conv_equals_reference(cfg, np.float32, _plan(cfg, np.float32, "tiled"))
+
+
+@given(data=st.data())
+def test_tiled_input_gradient_as_a_transposed_convolution_equals_reference(data):
+    """Stride 1 with 16 or more input channels: ∂L/∂X in the forward tiles (gradient ⊛ flipped
+    weights), in one or several blocks of 16, any padding up to d·(K − 1) and dilation."""
+    kernel = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4)))
+    dilation = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    padding = tuple(data.draw(st.integers(0, d * (q - 1))) for d, q in zip(dilation, kernel))
+    n, c, k = data.draw(st.integers(1, 3)), data.draw(st.integers(16, 40)), data.draw(st.integers(1, 20))
+    h, w = (d * (q - 1) + data.draw(st.integers(1, 9)) for d, q in zip(dilation, kernel))
+    out_hw = tuple(size + 2 * p - d * (q - 1) for size, p, d, q in zip((h, w), padding, dilation, kernel))
+    cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c) + kernel, stride=(1, 1), padding=padding,
+               dilation=dilation, groups=1, out_hw=out_hw)
+    plan = _plan(cfg, np.float32, "tiled")
+    assert tiled_conv.transposes(plan)
+    # Sums of up to 40·16 float32 products of size ~30: float32's rounding alone is ~1e-5 absolute
+    _assert_conv_equals_reference(cfg, np.float32, plan, tolerance=dict(rtol=1e-4, atol=1e-4))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -136,7 +154,10 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
 @pytest.mark.parametrize("x_shape,w_shape,kwargs,cpu,cuda", [
     ((8, 32, 8, 8), (32, 1, 3, 3), dict(groups=32, out_hw=(8, 8)), "depthwise_channels_last", "depthwise"),
     ((8, 32, 16, 16), (32, 1, 3, 3), dict(groups=32, out_hw=(16, 16)), "depthwise", "depthwise"),
-    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "winograd", "im2col"),
+    ((8, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "winograd", "im2col"),
+    ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "tiled", "im2col"),
+    ((8, 32, 13, 13), (64, 32, 3, 3), dict(out_hw=(11, 11)), "tiled", "im2col"),
+    ((8, 32, 13, 13), (128, 32, 3, 3), dict(out_hw=(11, 11)), "winograd", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1, dtype=np.float64), "batch_in_columns", "im2col"),
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "tiled", "im2col"),
@@ -153,7 +174,7 @@ def test_planner_picks_one_algorithm_per_shape_and_device(x_shape, w_shape, kwar
 def test_planner_keeps_columns_only_when_asked_small_and_there_are_any():
     assert _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=True).keep_columns
     assert not _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=False).keep_columns
-    assert not _planned((8, 16, 8, 8), (16, 16, 3, 3), padding=1, keep=True).keep_columns  # winograd
+    assert not _planned((8, 64, 8, 8), (64, 64, 3, 3), padding=1, keep=True).keep_columns  # winograd
     huge = (512, 64, 64, 64)
     assert not _planned(huge, (64, 64, 3, 3), padding=2, out_hw=(64, 64), keep=True).keep_columns
 
