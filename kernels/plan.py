@@ -11,7 +11,7 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
     pointwise                  1×1 without padding: no im2col at all         conv.py
     tiled                      float32, ≤ 16 output channels (LeNet), or     tiled_conv.py
-                               stride 1, 16-32 in, ≤ 64 out (Keras CNNs)
+                               stride 1, 16-64 channels, ≤ 16×16 outputs
     batch_in_columns           … float64, or no tiles: one GEMM a pass       conv.py + im2col.py
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
@@ -50,11 +50,14 @@ BATCH_IN_COLUMNS_MAX_CHANNELS = 16
 TILED_MAX_CHANNELS = 16
 
 # With ∂L/∂X as the tiles' transposed convolution (stride 1, ≥ 16 input channels), the
-# tiles beat Winograd on whole layers of 16-32 input and up to 64 output channels (forward
-# + both gradients, batch 64): Keras MNIST CNN's 32 → 64 on 13×13 8.0 → 5.9 ms, Keras CIFAR
-# CNN's 32 → 64 on 15×15 9.9 → 7.4 ms.  Wider, Winograd's 2.25× fewer multiplications win:
-# ResNet18's 64 → 64 on 32×32 (batch 32) 33 against 40 ms, 64 → 128 even.
-TILED_WIDE_MAX_IN_CHANNELS, TILED_WIDE_MAX_OUT_CHANNELS = 32, 64
+# tiles beat Winograd on whole layers (forward + both gradients) of up to 64 channels on
+# planes of up to 16×16 outputs: batch 64, Keras MNIST CNN's 32 → 64 on 11×11 8.0 → 3.9 ms,
+# Keras CIFAR CNN's 32 → 64 on 13×13 9.9 → 5.2, its 64 → 64 on 4×4 2.7 → 1.4.  At 128
+# channels they still win on small planes (64 → 128 on 11×11: 21.8 → 13.7) but only tie on
+# ResNet18's 128 → 128 on 16×16, where compiling the tiles beside Winograd cost its first
+# step 2 s; wider or on larger planes Winograd's 2.25× fewer multiplications win (ResNet18's
+# 64 → 64 on 32×32, batch 32: 35 against 40 ms; 256 → 256 on 8×8: 25 against 33).
+TILED_WIDE_MAX_CHANNELS, TILED_WIDE_MAX_POSITIONS = 64, 16 * 16
 
 # Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
 # (forward + both gradients): 2×2 and 4×4 planes 3-5× faster than planar, 8×8 2×,
@@ -88,8 +91,9 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
         return "depthwise_channels_last" if narrow and features.channels_last_depthwise \
             else "depthwise"
     tiles = features.tiled and dtype == np.float32 and groups == 1
-    if tiles and channels <= TILED_WIDE_MAX_IN_CHANNELS and out_channels <= TILED_WIDE_MAX_OUT_CHANNELS \
-            and kernel_hw != (1, 1) and transposable(channels, kernel_hw, stride, padding, dilation):
+    if tiles and max(channels, out_channels) <= TILED_WIDE_MAX_CHANNELS and kernel_hw != (1, 1) \
+            and out_hw[0] * out_hw[1] <= TILED_WIDE_MAX_POSITIONS \
+            and transposable(channels, kernel_hw, stride, padding, dilation):
         return "tiled"
     if features.winograd and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS \
             and kernel_hw == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \

@@ -5,13 +5,15 @@
 In the padded image, tap t = (c, m, j) of the window whose corner is at position p lies at
 p + offsets[t] (offsets[t] = c·Hp·Wp + m·dh·Wp + j·dw), so one tile of ``tiles.py`` computes
 
-    forward:  8 neighbouring outputs of a row × 16 channels, over all taps
-              acc[r, k] = Σ_t X[corner + r·sw + offsets[t]] · W[k, t]
+    forward:  8 output positions p_r × 32 channels (16 for an odd last block), over all taps
+              acc[r, k] = Σ_t X[corner(p_r) + offsets[t]] · W[k, t]
     ∂L/∂W:    8 taps × 16 channels, over all output positions p (the batch included)
               acc[r, k] = Σ_p X[p + offsets[t_r]] · ∂L/∂h[p, k]
 
-with the 16 sums of a row in one vector register, each input value broadcast once and
-multiplied into all 16.  im2col would first write C·KH·KW floats per output position (for
+with the 16 sums of a row and block in one vector register, each input value broadcast once
+and multiplied into all 32 (16 accumulators, 2 weight vectors: the FMA units, not the loads,
+set the pace).  The forward's positions run through the flattened batch, so a 13-wide output
+row does not leave 3 of 16 positions idle.  im2col would first write C·KH·KW floats per output position (for
 LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a 16-row product at a
 fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.
 
@@ -29,57 +31,72 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
-from .tiles import NO_TABLE, make_tile, row_tile, window_offsets
+from .tiles import make_tile, window_offsets
 
 ROWS, LANES = 8, 16
-_tile_along_row = make_tile(ROWS, 1, "f32", table=True)
-_tile_of_taps = make_tile(ROWS, 1, "f32", table=True, row_table=True)
+# 8 rows (output positions, or taps for ∂L/∂W) × 32 or 16 channels, every row at its own start
+_two_blocks = make_tile(ROWS, 2, "f32", table=True, row_table=True)
+_one_block = make_tile(ROWS, 1, "f32", table=True, row_table=True)
 
 
-def _forward_impl(image, offsets, packed, out, plane, row, sh, sw, tiles):
-    """One task per 8 outputs of one image row; each 16-channel tile goes into out."""
-    n, channels, oh, ow = out.shape
-    taps = offsets.shape[0]
-    chunks = (ow + ROWS - 1) // ROWS
+def _forward_impl(image, offsets, positions, packed, out, tiles):
+    """One task per 8 output positions of the flattened batch (a tile may end one image and
+    begin the next, so no lane is idle at the end of a row); 32 channels per tile, the last
+    16 alone when the number of blocks is odd."""
+    n, channels, plane = out.shape
+    taps, blocks = offsets.shape[0], packed.shape[0]
     flat_w = packed.reshape(-1)
-    for task in prange(n * oh * chunks):
-        b, y, x0, start = row_tile(task, oh, chunks, ROWS, plane, row, sh, sw)
+    for task in prange(positions.shape[0] // ROWS):
+        first = task * ROWS
         tile = tiles[get_thread_id()]
-        for block in range(packed.shape[0]):
-            _tile_along_row(image, flat_w, tile.reshape(-1), offsets, NO_TABLE, start, sw, block * taps * 64, 0, 0,
-                            LANES, taps)
-            for lane in range(min(LANES, channels - LANES * block)):
-                for r in range(min(ROWS, ow - x0)):
-                    out[b, LANES * block + lane, y, x0 + r] = tile[r, lane]
+        rows = positions[first:first + ROWS]
+        for block in range(0, blocks, 2):
+            if block + 1 < blocks:
+                _two_blocks(image, flat_w, tile.reshape(-1), offsets, rows, 0, 0, block * taps * 64,
+                            taps * 64, 0, 2 * LANES, taps)
+            else:
+                _one_block(image, flat_w, tile.reshape(-1), offsets, rows, 0, 0, block * taps * 64,
+                           0, 0, 2 * LANES, taps)
+            for r in range(min(ROWS, n * plane - first)):
+                b, at = (first + r) // plane, (first + r) % plane
+                for lane in range(min(2 * LANES, channels - LANES * block)):
+                    out[b, LANES * block + lane, at] = tile[r, lane]
 
 
 def _backward_weight_impl(image, tap_offsets, positions, grad_t, partial):
-    """partial[part, block, tap, lane]: one part of the positions summed, 8 taps at a time."""
-    parts, blocks = partial.shape[0], partial.shape[1]
+    """partial[part, pair, tap, lane]: one part of the positions summed, 8 taps × 32 channels
+    (two blocks of 16; the last block alone when their number is odd) at a time."""
+    parts, pairs, blocks = partial.shape[0], partial.shape[1], grad_t.shape[0]
     chunks = partial.shape[2] // ROWS
     count = positions.shape[0]
     flat_g = grad_t.reshape(-1)
-    for task in prange(parts * blocks * chunks):
-        part, block, t0 = task // (blocks * chunks), (task // chunks) % blocks, (task % chunks) * ROWS
+    for task in prange(parts * pairs * chunks):
+        part, pair, t0 = task // (pairs * chunks), (task // chunks) % pairs, (task % chunks) * ROWS
         first, last = part * count // parts, (part + 1) * count // parts
-        _tile_of_taps(image, flat_g, partial[part, block, t0:t0 + ROWS].reshape(-1), positions[first:last],
-                      tap_offsets[t0:t0 + ROWS], 0, 0, (block * count + first) * 64, 0, 0, LANES, last - first)
+        target, start = partial[part, pair, t0:t0 + ROWS].reshape(-1), (2 * pair * count + first) * 64
+        if 2 * pair + 1 < blocks:
+            _two_blocks(image, flat_g, target, positions[first:last], tap_offsets[t0:t0 + ROWS], 0, 0, start,
+                        count * 64, 0, 2 * LANES, last - first)
+        else:
+            _one_block(image, flat_g, target, positions[first:last], tap_offsets[t0:t0 + ROWS], 0, 0, start,
+                       0, 0, 2 * LANES, last - first)
 
 
 _forward = njit(parallel=True, cache=True)(_forward_impl)
 _backward_weight = njit(parallel=True, cache=True)(_backward_weight_impl)
 
 
-def _image(x, padding, tail):
-    """x padded with zeros, flattened, with ``tail`` zeros after it (what a tile reads past
-    the last row meets zero weights or is thrown away)."""
+def _image(x, padding):
+    """x padded with zeros (x itself when there is no padding), flattened."""
     if x.dtype != np.float32:
         raise TypeError(f"tiled convolution: expected float32 (the planner sends only float32 here), got {x.dtype}")
     n, c, h, w = x.shape
     padded_hw = (h + 2 * padding[0], w + 2 * padding[1])
-    image = workspace.zeros((n * c * padded_hw[0] * padded_hw[1] + tail,), np.float32)
-    image[:-tail].reshape((n, c) + padded_hw)[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
-    return image, padded_hw
+    if padded_hw == (h, w):
+        return np.ascontiguousarray(x).reshape(-1), padded_hw
+    image = workspace.zeros((n, c) + padded_hw, np.float32)
+    image[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    return image.reshape(-1), padded_hw
 
 
 def _lanes_last_impl(stack, blocks):
@@ -108,14 +125,26 @@ def _lanes_last(stack):
     return blocks
 
 
+def _positions(n, image_size, padded_width, out_hw, stride, tile_rows):
+    """Where the window of each output position (b, y, x), in that order, starts in the padded
+    image, padded with position 0 to a whole number of tiles."""
+    starts = (np.arange(n)[:, None, None] * image_size
+              + np.arange(out_hw[0])[None, :, None] * stride[0] * padded_width
+              + np.arange(out_hw[1])[None, None, :] * stride[1]).reshape(-1)
+    positions = np.zeros(-(-starts.size // tile_rows) * tile_rows, dtype=np.intp)
+    positions[:starts.size] = starts
+    return positions
+
+
 def forward(x, weight, plan):
     """The convolution of ``plan`` (groups 1), in tiles."""
     k, c = weight.shape[:2]
-    image, padded_hw = _image(x, plan.padding, ROWS * plan.stride[1] + 1)
+    image, padded_hw = _image(x, plan.padding)
     offsets = window_offsets(c, weight.shape[2], weight.shape[3], padded_hw, *plan.dilation)
+    positions = _positions(x.shape[0], c * padded_hw[0] * padded_hw[1], padded_hw[1], plan.out_hw, plan.stride, ROWS)
     out = workspace.empty((x.shape[0], k) + plan.out_hw, np.float32)
-    _forward(image, offsets, _lanes_last(weight.reshape(1, k, -1)), out, c * padded_hw[0] * padded_hw[1],
-             padded_hw[1], *plan.stride, np.empty((get_num_threads(), ROWS, LANES), dtype=np.float32))
+    _forward(image, offsets, positions, _lanes_last(weight.reshape(1, k, -1)), out.reshape(x.shape[0], k, -1),
+             np.empty((get_num_threads(), ROWS, 2 * LANES), dtype=np.float32))
     return out
 
 
@@ -143,17 +172,16 @@ def backward_weight(grad, x, weight_shape, plan):
     """∂L/∂W of the convolution of ``plan``, in tiles of 8 taps."""
     k, c = weight_shape[:2]
     n, oh, ow = grad.shape[0], grad.shape[2], grad.shape[3]
-    image, padded_hw = _image(x, plan.padding, 1)
+    image, padded_hw = _image(x, plan.padding)
     taps = window_offsets(c, weight_shape[2], weight_shape[3], padded_hw, *plan.dilation)
     chunks = -(-len(taps) // ROWS)
     tap_offsets = np.zeros(chunks * ROWS, dtype=np.intp)            # whole tiles: padded with tap 0
     tap_offsets[:len(taps)] = taps
-    positions = (np.arange(n)[:, None, None] * c * padded_hw[0] * padded_hw[1]
-                 + np.arange(oh)[None, :, None] * plan.stride[0] * padded_hw[1]
-                 + np.arange(ow)[None, None, :] * plan.stride[1]).reshape(-1).astype(np.intp)
+    positions = _positions(n, c * padded_hw[0] * padded_hw[1], padded_hw[1], (oh, ow), plan.stride, 1)
     grad_t = _lanes_last(grad.reshape(n, k, -1))
-    parts = max(1, -(-2 * get_num_threads() // (chunks * grad_t.shape[0])))   # a task or two per thread
-    partial = np.empty((parts, grad_t.shape[0], chunks * ROWS, LANES), dtype=np.float32)
+    pairs = -(-grad_t.shape[0] // 2)
+    parts = max(1, -(-2 * get_num_threads() // (chunks * pairs)))   # a task or two per thread
+    partial = np.zeros((parts, pairs, chunks * ROWS, 2 * LANES), dtype=np.float32)   # an odd last block leaves 16 lanes unwritten
     _backward_weight(image, tap_offsets, positions, grad_t, partial)
-    per_channel = partial.sum(axis=0).transpose(0, 2, 1).reshape(-1, chunks * ROWS)    # (blocks·16, taps)
+    per_channel = partial.sum(axis=0).transpose(0, 2, 1).reshape(-1, chunks * ROWS)    # (pairs·32, taps)
     return np.ascontiguousarray(per_channel[:k, :len(taps)]).reshape(weight_shape)

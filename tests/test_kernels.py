@@ -154,10 +154,13 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
 @pytest.mark.parametrize("x_shape,w_shape,kwargs,cpu,cuda", [
     ((8, 32, 8, 8), (32, 1, 3, 3), dict(groups=32, out_hw=(8, 8)), "depthwise_channels_last", "depthwise"),
     ((8, 32, 16, 16), (32, 1, 3, 3), dict(groups=32, out_hw=(16, 16)), "depthwise", "depthwise"),
-    ((8, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "winograd", "im2col"),
+    ((8, 64, 32, 32), (64, 64, 3, 3), dict(padding=1, out_hw=(32, 32)), "winograd", "im2col"),
+    ((8, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd", "im2col"),
+    ((8, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 32, 13, 13), (64, 32, 3, 3), dict(out_hw=(11, 11)), "tiled", "im2col"),
     ((8, 32, 13, 13), (128, 32, 3, 3), dict(out_hw=(11, 11)), "winograd", "im2col"),
+    ((8, 32, 13, 13), (64, 32, 3, 3), dict(stride=2, out_hw=(6, 6)), "im2col", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1, dtype=np.float64), "batch_in_columns", "im2col"),
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "tiled", "im2col"),
@@ -174,7 +177,7 @@ def test_planner_picks_one_algorithm_per_shape_and_device(x_shape, w_shape, kwar
 def test_planner_keeps_columns_only_when_asked_small_and_there_are_any():
     assert _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=True).keep_columns
     assert not _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=False).keep_columns
-    assert not _planned((8, 64, 8, 8), (64, 64, 3, 3), padding=1, keep=True).keep_columns  # winograd
+    assert not _planned((8, 256, 8, 8), (256, 256, 3, 3), padding=1, keep=True).keep_columns  # winograd
     huge = (512, 64, 64, 64)
     assert not _planned(huge, (64, 64, 3, 3), padding=2, out_hw=(64, 64), keep=True).keep_columns
 
