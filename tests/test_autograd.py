@@ -1,3 +1,5 @@
+import weakref
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,28 @@ def test_profiler_times_each_ops_forward_and_backward_only_inside_its_block():
     assert prof.total >= sum(seconds for *_, seconds in prof.rows()) > 0
     assert "Exp" in prof.table() and "outside ops" in prof.table()
     assert not profiler._active
+
+
+def test_the_graph_does_not_keep_an_activation_that_no_backward_reads():
+    """ReLU saves its output and a product its inputs, not its output: once the caller drops
+    h, the graph (which holds ops, not outputs, as PyTorch's does) lets its values go, and
+    the gradients are unchanged."""
+    x = tinynn.tensor(np.arange(6.0).reshape(2, 3) - 2.5, requires_grad=True)
+    w = tinynn.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    h = x @ w
+    values = weakref.ref(h._array)
+    y = h.relu()
+    del h
+    assert values() is None
+    y.sum().backward()
+    mask = (x.detach().numpy() @ w.detach().numpy() > 0).astype(float)
+    np.testing.assert_allclose(x.grad.numpy(), mask @ w.detach().numpy().T)
+    np.testing.assert_allclose(w.grad.numpy(), x.detach().numpy().T @ mask)
+
+
+def test_retain_grad_on_an_activation_still_held():
+    x = tinynn.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    h = x * 2.0
+    h.retain_grad()
+    (h.relu() * 3.0).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [3.0, 0.0, 3.0])

@@ -53,7 +53,7 @@ class Tensor(TensorMath):
     """An n-dimensional array that remembers how it was computed."""
 
     __slots__ = ("_array", "_device", "requires_grad", "grad", "_node", "_retains_grad", "name",
-                 "_grad_hooks", "__weakref__")
+                 "_grad_hooks", "_activation", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -72,7 +72,7 @@ class Tensor(TensorMath):
         self.grad = None
         self._node = None
         self._retains_grad = False
-        self.name = self._grad_hooks = None
+        self.name = self._grad_hooks = self._activation = None
 
     @classmethod
     def _wrap(cls, array, device=None, requires_grad=False):

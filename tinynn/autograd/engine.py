@@ -11,6 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import profiler, versions
+from .function import graph_input
 from .grad_mode import check_finite, mode
 
 
@@ -33,7 +34,7 @@ def topological_order(*roots, constants=False):
     reverse, the last layer's parameters get their final gradient first, which is when
     data-parallel training can start averaging them (``nn/parallel.py``)."""
     order, visited = [], set()
-    stack = [(root, False) for root in reversed(roots)]
+    stack = [(graph_input(root), False) for root in reversed(roots)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:
@@ -112,7 +113,7 @@ def backward(root, gradient=None, retain_graph: bool = False):
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
                            "(did you create it under no_grad() or forget requires_grad=True?)")
     try:
-        _walk({id(root): _seed(root, gradient)}, topological_order(root), retain_graph,
+        _walk({id(graph_input(root)): _seed(root, gradient)}, topological_order(root), retain_graph,
               _accumulate_into_leaf)
         while _callbacks:
             _callbacks.pop(0)()
@@ -146,11 +147,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
         if not tensor.requires_grad:
             raise RuntimeError(f"grad: every output and input must require grad; a tensor of shape "
                                f"{tensor.shape} does not (create it with requires_grad=True)")
-    wanted = {id(t): None for t in inputs}
+    wanted = {id(graph_input(t)): None for t in inputs}
     order = _leading_to(topological_order(*outputs), wanted)
     grads = {}
     for output, seed in zip(outputs, seeds):
-        grads[id(output)] = _add(grads.get(id(output)), _seed(output, seed))
+        key = id(graph_input(output))
+        grads[key] = _add(grads.get(key), _seed(output, seed))
 
     def collect(tensor, gradient):
         if id(tensor) in wanted:
@@ -160,10 +162,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     _walk(grads, order, bool(retain_graph), collect)
     result = []
     for tensor in inputs:
-        if wanted[id(tensor)] is None and not allow_unused:
+        found = wanted[id(graph_input(tensor))]
+        if found is None and not allow_unused:
             raise RuntimeError(f"grad: an input of shape {tensor.shape} was not used to compute the "
                                f"outputs; pass allow_unused=True to get None for it")
-        found = wanted[id(tensor)]
         result.append(None if found is None else Tensor._wrap(found, tensor.device))
     return tuple(result)
 
