@@ -287,3 +287,19 @@ def test_retain_grad_on_an_activation_still_held():
     h.retain_grad()
     (h.relu() * 3.0).sum().backward()
     np.testing.assert_allclose(h.grad.numpy(), [3.0, 0.0, 3.0])
+
+
+@pytest.mark.parametrize("clip, frees_input", [
+    (lambda h: tinynn.nn.functional.relu6(h), True),          # exclusive edges: backward reads y
+    (lambda h: h.clamp(0.0, 6.0), False),                     # inclusive edges: y = 0 is ambiguous
+])
+def test_relu6_frees_its_input_and_clamp_keeps_it(clip, frees_input):
+    x = tinynn.tensor([-1.0, 0.0, 3.0, 6.0, 7.0], requires_grad=True)
+    h = x * 1.0
+    values = weakref.ref(h._array)
+    y = clip(h)
+    del h
+    assert (values() is None) == frees_input
+    y.sum().backward()
+    expected = [0, 0, 1, 0, 0] if frees_input else [0, 1, 1, 1, 0]
+    np.testing.assert_array_equal(x.grad.numpy(), expected)

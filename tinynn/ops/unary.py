@@ -100,14 +100,18 @@ class Clip(Function):
     def forward(ctx, x, low=None, high=None, edges="inclusive"):
         if low is None and high is None:
             raise ValueError("clip: expected at least one of min and max, got neither")
-        ctx.save_for_backward(x)
         ctx.low, ctx.high, ctx.inclusive = low, high, edges == "inclusive"
-        return ctx.backend.clip(x, low, high)
+        y = ctx.backend.clip(x, low, high)
+        # With exclusive edges low < x < high exactly where low < y < high, so backward can read
+        # y and x is freed once nothing else holds it (MobileNetV2: a batch norm's output per
+        # ReLU6).  At an inclusive edge y = low also comes from every x below it: keep x.
+        ctx.save_for_backward(x if ctx.inclusive else y)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
-        return ctx.backend.clip_backward(grad, x, ctx.low, ctx.high, ctx.inclusive)
+        (x_or_y,) = ctx.saved_arrays
+        return ctx.backend.clip_backward(grad, x_or_y, ctx.low, ctx.high, ctx.inclusive)
 
 
 class ReLU(Function):
