@@ -83,7 +83,8 @@ def darts_against_random(epochs, final_epochs, channels, seeds, retrains):
                      "DARTS val/test": f"{darts_val:.3f} / {darts_test:.3f}",
                      "random best val/test": f"{random_val:.3f} / {random_test:.3f}",
                      "DARTS cell": " ".join(op for _, _, op in cell)})
-    print_table(rows, ["channels", "seed", "search s", "random cells", "DARTS val/test", "random best val/test", "DARTS cell"])
+    print_table(rows, ["channels", "seed", "search s", "random cells", "DARTS val/test", "random best val/test",
+                       "DARTS cell"])
     darts_mean, random_mean = np.mean(tests, axis=0)
     print(f"{channels} channels: DARTS' cell better on test in {wins} of {seeds} seeds; "
           f"mean test accuracy DARTS {darts_mean:.3f}, random search {random_mean:.3f}")

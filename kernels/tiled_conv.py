@@ -7,15 +7,15 @@ p + offsets[t] (offsets[t] = c·Hp·Wp + m·dh·Wp + j·dw), so one tile of ``ti
 
     forward:  8 output positions p_r × 32 channels (16 for an odd last block), over all taps
               acc[r, k] = Σ_t X[corner(p_r) + offsets[t]] · W[k, t]
-    ∂L/∂W:    8 taps × 16 channels, over all output positions p (the batch included)
+    ∂L/∂W:    8 taps × 32 channels, over all output positions p (the batch included)
               acc[r, k] = Σ_p X[p + offsets[t_r]] · ∂L/∂h[p, k]
 
 with the 16 sums of a row and block in one vector register, each input value broadcast once
 and multiplied into all 32 (16 accumulators, 2 weight vectors: the FMA units, not the loads,
 set the pace).  The forward's positions run through the flattened batch, so a 13-wide output
-row does not leave 3 of 16 positions idle.  im2col would first write C·KH·KW floats per output position (for
-LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a 16-row product at a
-fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.
+row does not leave 3 of 16 positions idle.  im2col would first write C·KH·KW floats per
+output position (for LeNet-5's second layer 3.8 MB a batch of 64) so that BLAS could run a
+16-row product at a fraction of its peak.  Measured on LeNet-5 (batch 64, 2 cores): see ``plan.py``.
 
 ∂L/∂X of a stride-1 convolution is itself a convolution, of the gradient with the weights
 flipped and their two channel axes swapped, padded by d·(K − 1) − p:
@@ -181,7 +181,8 @@ def backward_weight(grad, x, weight_shape, plan):
     grad_t = _lanes_last(grad.reshape(n, k, -1))
     pairs = -(-grad_t.shape[0] // 2)
     parts = max(1, -(-2 * get_num_threads() // (chunks * pairs)))   # a task or two per thread
-    partial = np.zeros((parts, pairs, chunks * ROWS, 2 * LANES), dtype=np.float32)   # an odd last block leaves 16 lanes unwritten
+    # zeros: an odd last block leaves 16 lanes of its pair unwritten
+    partial = np.zeros((parts, pairs, chunks * ROWS, 2 * LANES), dtype=np.float32)
     _backward_weight(image, tap_offsets, positions, grad_t, partial)
     per_channel = partial.sum(axis=0).transpose(0, 2, 1).reshape(-1, chunks * ROWS)    # (pairs·32, taps)
     return np.ascontiguousarray(per_channel[:k, :len(taps)]).reshape(weight_shape)

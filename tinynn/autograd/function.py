@@ -106,7 +106,7 @@ class Activation:
     def __init__(self, tensor):
         self._node, self.shape, self.dtype = tensor._node, tensor.shape, tensor.dtype
         self.device, self.tensor = tensor.device, weakref.ref(tensor)
-        self._values = weakref.ref(tensor._array)  # alive while an op saved it (error messages)
+        self._values = _weak(tensor._array)         # alive while an op saved it (error messages)
 
     name = property(lambda self: getattr(self.tensor(), "name", None))
     _retains_grad = property(lambda self: getattr(self.tensor(), "_retains_grad", False))
@@ -114,6 +114,15 @@ class Activation:
 
     def _accumulate_grad(self, grad):
         self.tensor()._accumulate_grad(grad)       # only asked while _retains_grad: alive
+
+
+def _weak(array):
+    """A weak reference to ``array``, or one that always answers None for an array type that
+    takes none (an error message then names the array by position instead)."""
+    try:
+        return weakref.ref(array)
+    except TypeError:
+        return lambda: None
 
 
 def graph_input(tensor):
