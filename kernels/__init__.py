@@ -20,6 +20,7 @@ to that reference.  The files, one concept each:
     quantized.py     int8 products, quantised layers  vnni.py        the same with AVX-512 VNNI
     vnni_conv.py     int8 convolution, VNNI, no im2col
     sparse.py        CSR × dense                      affine.py      float ↔ 8-bit, a row at a time
+    ahead.py         a helper process that compiles the backward kernels while the forward pass runs
 
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can
 step through.

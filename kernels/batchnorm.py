@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import workspace
+from .ahead import AheadKernel
 
 
 def _forward_impl(x, weight, bias, eps, out):
@@ -69,11 +70,13 @@ def _backward_impl(grad, x, mean, invstd, weight, grad_x):
 # 64-1024 values per image (ResNet18's, MobileNetV2's first layers), the same to ~1e-16.
 _FAST = dict(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 _forward = njit(**_FAST)(_forward_impl)
-_backward = njit(**_FAST)(_backward_impl)
+_backward = AheadKernel(njit(**_FAST)(_backward_impl))
 
 
 def batch_norm_forward(x, weight, bias, eps):
-    return _forward(np.ascontiguousarray(x), weight, bias, x.dtype.type(eps), workspace.empty(x.shape, x.dtype))
+    x, out = np.ascontiguousarray(x), workspace.empty(x.shape, x.dtype)
+    _backward.compile_ahead(x, x, weight, weight, weight, out)      # the backward kernel's types
+    return _forward(x, weight, bias, x.dtype.type(eps), out)
 
 
 def batch_norm_backward(grad, x, mean, invstd, weight):

@@ -17,6 +17,7 @@ gradient and adding into the input plane), so the two loops look alike by design
 import numpy as np
 from numba import njit, prange
 
+from .ahead import AheadKernel
 from .geometry import valid_range
 
 _valid_range = njit(inline="always", cache=True)(valid_range)
@@ -206,11 +207,11 @@ def _backward_weight_channels_last_impl(grad, x, kh, kw, sh, sw, ph, pw, dh, dw)
 _PLANAR = dict(parallel=True, cache=True, fastmath={"contract", "reassoc"})
 _CHANNELS_LAST = dict(parallel=True, cache=True, fastmath={"contract"})
 _forward = njit(**_PLANAR)(_forward_impl)
-_backward_input = njit(**_PLANAR)(_backward_input_impl)
-_backward_weight = njit(**_PLANAR)(_backward_weight_impl)
+_backward_input = AheadKernel(njit(**_PLANAR)(_backward_input_impl))
+_backward_weight = AheadKernel(njit(**_PLANAR)(_backward_weight_impl))
 _forward_channels_last = njit(**_CHANNELS_LAST)(_forward_channels_last_impl)
-_backward_input_channels_last = njit(**_CHANNELS_LAST)(_backward_input_channels_last_impl)
-_backward_weight_channels_last = njit(**_CHANNELS_LAST)(_backward_weight_channels_last_impl)
+_backward_input_channels_last = AheadKernel(njit(**_CHANNELS_LAST)(_backward_input_channels_last_impl))
+_backward_weight_channels_last = AheadKernel(njit(**_CHANNELS_LAST)(_backward_weight_channels_last_impl))
 
 
 def _channels_last(planes):
@@ -231,9 +232,14 @@ def forward(x, weight, plan):
     """The depthwise convolution in the plan's layout."""
     geometry = (*plan.stride, *plan.padding, *plan.dilation)
     if plan.algorithm == "depthwise_channels_last":
-        return _planar(_forward_channels_last(_channels_last(x), _taps_last(weight), *geometry,
-                                              *plan.out_hw))
-    return _forward(np.ascontiguousarray(x), np.ascontiguousarray(weight), *geometry, *plan.out_hw)
+        x, taps = _channels_last(x), _taps_last(weight)
+        _backward_input_channels_last.compile_ahead(x, taps, *x.shape[1:3], *geometry)   # the
+        _backward_weight_channels_last.compile_ahead(x, x, *weight.shape[2:], *geometry)  # backward
+        return _planar(_forward_channels_last(x, taps, *geometry, *plan.out_hw))        # kernels
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
+    _backward_input.compile_ahead(x, weight, *x.shape[1:], *geometry)
+    _backward_weight.compile_ahead(x, x, *weight.shape[2:], *geometry)
+    return _forward(x, weight, *geometry, *plan.out_hw)
 
 
 def backward_input(grad, weight, input_shape, plan):

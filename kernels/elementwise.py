@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange, vectorize
 
 from . import workspace
+from .ahead import AheadKernel
 
 
 @vectorize(["float32(float32)", "float64(float64)"], cache=True)
@@ -58,8 +59,8 @@ def _clip_backward_impl(grad, x, low, high, inclusive, out):
 
 _relu = njit(parallel=True, cache=True)(_relu_impl)
 _clip = njit(parallel=True, cache=True)(_clip_impl)
-_clip_backward = njit(parallel=True, cache=True)(_clip_backward_impl)
-_relu_backward = njit(parallel=True, cache=True)(_relu_backward_impl)
+_clip_backward = AheadKernel(njit(parallel=True, cache=True)(_clip_backward_impl))
+_relu_backward = AheadKernel(njit(parallel=True, cache=True)(_relu_backward_impl))
 
 
 PARALLEL_MIN_SIZE = 2 ** 16
@@ -73,8 +74,9 @@ def relu(x):
     """max(x, 0)."""
     if not _parallel_pays(x):
         return np.maximum(x, 0)
-    y = workspace.empty(x.shape, x.dtype)
-    _relu(np.ascontiguousarray(x).reshape(-1), y.reshape(-1))
+    flat, y = np.ascontiguousarray(x).reshape(-1), workspace.empty(x.shape, x.dtype)
+    _relu_backward.compile_ahead(flat, flat, flat)                  # the backward kernel's types
+    _relu(flat, y.reshape(-1))
     return y
 
 
@@ -88,8 +90,9 @@ def clip(x, low, high):
     on its ReLU6 layers, single-threaded)."""
     if not _parallel_pays(x):
         return np.clip(x, low, high)
-    y = workspace.empty(x.shape, x.dtype)
-    _clip(np.ascontiguousarray(x).reshape(-1), *_bounds(low, high), y.reshape(-1))
+    flat, y, bounds = np.ascontiguousarray(x).reshape(-1), workspace.empty(x.shape, x.dtype), _bounds(low, high)
+    _clip_backward.compile_ahead(flat, flat, *bounds, True, flat)   # the backward kernel's types
+    _clip(flat, *bounds, y.reshape(-1))
     return y
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import workspace
+from .ahead import AheadKernel
 from .geometry import valid_range
 
 _valid_range = njit(inline="always", cache=True)(valid_range)
@@ -72,15 +73,17 @@ def _col2im_impl(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 _im2col = njit(parallel=True, cache=True)(_im2col_impl)
-_col2im = njit(parallel=True, cache=True)(_col2im_impl)
+_col2im = AheadKernel(njit(parallel=True, cache=True)(_col2im_impl))
 
 
 def im2col(x, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=False):
     """cols (N, C·KH·KW, OH·OW), or with ``batch_in_columns`` (C·KH·KW, N, OH·OW)."""
     n, rows, positions = x.shape[0], x.shape[1] * kernel_hw[0] * kernel_hw[1], out_hw[0] * out_hw[1]
     cols = workspace.empty((rows, n, positions) if batch_in_columns else (n, rows, positions), x.dtype)
-    _im2col(np.ascontiguousarray(x), cols.transpose(1, 0, 2) if batch_in_columns else cols,
-            *kernel_hw, *stride, *padding, *dilation, *out_hw)
+    lines, x = cols.transpose(1, 0, 2) if batch_in_columns else cols, np.ascontiguousarray(x)
+    geometry = (*kernel_hw, *stride, *padding, *dilation, *out_hw)
+    _col2im.compile_ahead(lines, x, *geometry)        # ∂L/∂X's kernel, same argument types
+    _im2col(x, lines, *geometry)
     return cols
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import workspace
+from .ahead import AheadKernel
 from .geometry import average_window, tap_range
 
 _tap_range = njit(inline="always", cache=True)(tap_range)
@@ -132,14 +133,15 @@ def _avg_pool_backward_impl(grad, out, kh, kw, sh, sw, ph, pw, count_include_pad
 
 _max_pool_forward = njit(parallel=True, cache=True)(_max_pool_forward_impl)
 _max_pool_2x2 = njit(parallel=True, cache=True)(_max_pool_2x2_impl)
-_max_pool_backward = njit(parallel=True, cache=True)(_max_pool_backward_impl)
+_max_pool_backward = AheadKernel(njit(parallel=True, cache=True)(_max_pool_backward_impl))
 _avg_pool_forward = njit(parallel=True, cache=True)(_avg_pool_forward_impl)
-_avg_pool_backward = njit(parallel=True, cache=True)(_avg_pool_backward_impl)
+_avg_pool_backward = AheadKernel(njit(parallel=True, cache=True)(_avg_pool_backward_impl))
 
 
 def max_pool2d_forward(x, kernel, stride, padding, dilation, out_hw):
     shape = x.shape[:2] + tuple(out_hw)
     out, index = workspace.empty(shape, x.dtype), workspace.empty(shape, np.int64)
+    _max_pool_backward.compile_ahead(out, index, out.reshape(shape[0], shape[1], -1))   # backward's types
     inside = 2 * out_hw[0] <= x.shape[2] and 2 * out_hw[1] <= x.shape[3]
     if tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1) \
             and inside:
@@ -157,9 +159,10 @@ def max_pool2d_backward(grad, index, input_shape):
 
 
 def avg_pool2d_forward(x, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
-    out = workspace.empty(x.shape[:2] + tuple(out_hw), x.dtype)
-    _avg_pool_forward(np.ascontiguousarray(x), out, *kernel, *stride, *padding, bool(count_include_pad),
-                      int(divisor_override or 0))
+    out, x = workspace.empty(x.shape[:2] + tuple(out_hw), x.dtype), np.ascontiguousarray(x)
+    options = (*kernel, *stride, *padding, bool(count_include_pad), int(divisor_override or 0))
+    _avg_pool_backward.compile_ahead(out, x, *options)               # the backward kernel's types
+    _avg_pool_forward(x, out, *options)
     return out
 
 

@@ -28,9 +28,10 @@ Strides and dilations are only offsets here, so every geometry works; any number
 channels computes (in blocks of 16); the planner sends float32 layers (``plan.py``).
 """
 import numpy as np
-from numba import get_num_threads, get_thread_id, njit, prange
+from numba import float32, get_num_threads, get_thread_id, njit, prange
 
 from . import workspace
+from .ahead import AheadKernel
 from .tiles import make_tile, window_offsets
 
 ROWS, LANES = 8, 16
@@ -83,7 +84,7 @@ def _backward_weight_impl(image, tap_offsets, positions, grad_t, partial):
 
 
 _forward = njit(parallel=True, cache=True)(_forward_impl)
-_backward_weight = njit(parallel=True, cache=True)(_backward_weight_impl)
+_backward_weight = AheadKernel(njit(parallel=True, cache=True)(_backward_weight_impl))
 
 
 def _image(x, padding):
@@ -143,6 +144,7 @@ def forward(x, weight, plan):
     offsets = window_offsets(c, weight.shape[2], weight.shape[3], padded_hw, *plan.dilation)
     positions = _positions(x.shape[0], c * padded_hw[0] * padded_hw[1], padded_hw[1], plan.out_hw, plan.stride, ROWS)
     out = workspace.empty((x.shape[0], k) + plan.out_hw, np.float32)
+    _backward_weight.compile_ahead(image, positions, positions, float32[:, :, ::1], out)   # ∂L/∂W's kernel
     _forward(image, offsets, positions, _lanes_last(weight.reshape(1, k, -1)), out.reshape(x.shape[0], k, -1),
              np.empty((get_num_threads(), ROWS, 2 * LANES), dtype=np.float32))
     return out

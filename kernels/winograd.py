@@ -25,9 +25,10 @@ added back into the input plane (∂L/∂X), or 16 GEMMs with Vᵀ give ∂L/∂
 Gᵀ · G folds back to 3×3 (∂L/∂W).
 """
 import numpy as np
-from numba import njit, prange
+from numba import from_dtype, njit, prange
 
 from . import workspace
+from .ahead import AheadKernel
 from .blas import matmul
 
 
@@ -188,8 +189,8 @@ def _gradient_transform_impl(grad, tiles_h, tiles_w, d):
 
 _input_transform = njit(parallel=True, cache=True)(_input_transform_impl)
 _output_transform = njit(parallel=True, cache=True)(_output_transform_impl)
-_gradient_transform = njit(parallel=True, cache=True)(_gradient_transform_impl)
-_input_transform_adjoint = njit(parallel=True, cache=True)(_input_transform_adjoint_impl)
+_gradient_transform = AheadKernel(njit(parallel=True, cache=True)(_gradient_transform_impl))
+_input_transform_adjoint = AheadKernel(njit(parallel=True, cache=True)(_input_transform_adjoint_impl))
 
 
 # U = G g Gᵀ is linear in the 9 weights of g: vec(U) = (G ⊗ G) vec(g), a (16, 9) matrix, so
@@ -215,10 +216,14 @@ def conv2d_3x3(x, weight, padding, out_hw):
     """out (N, K, OH, OW) = x (N, C, H, W) correlated with weight (K, C, 3, 3), stride 1."""
     oh, ow = out_hw
     tiles_h, tiles_w = (oh + 1) // 2, (ow + 1) // 2
+    out = workspace.empty((x.shape[0], weight.shape[0], oh, ow), x.dtype)
+    # the backward pass's kernels, compiled meanwhile in a helper process (ahead.py)
+    transformed = from_dtype(x.dtype)[:, :, ::1]                 # the type of V, M and D
+    _gradient_transform.compile_ahead(out, tiles_h, tiles_w, transformed)
+    _input_transform_adjoint.compile_ahead(transformed, *padding, tiles_h, tiles_w, out)
     v = _transformed_input(x, padding, tiles_h, tiles_w)                 # (16, C, N·T)
     u = _filter_transform(np.ascontiguousarray(weight))            # (16, K, C)
     m = matmul(u, v)                                             # (16, K, N·T): 16 GEMMs
-    out = workspace.empty((x.shape[0], weight.shape[0], oh, ow), m.dtype)
     _output_transform(m, tiles_h, tiles_w, out)
     return out
 
