@@ -64,12 +64,13 @@ class AheadKernel:
 def _in_cache(dispatcher, types):
     """Whether Numba's cache already holds ``dispatcher`` for ``types``; True where caching is
     off (then a helper has nothing to hand over).  Numba has no public query, so this reads
-    the function's index file as ``Dispatcher.compile`` does."""
-    cache = getattr(dispatcher, "_cache", None)
-    index = getattr(cache, "_cache_file", None)
-    if index is None:
+    the function's index file as ``Dispatcher.compile`` does; should a Numba release rename
+    those internals, the answer is True and kernels compile here, as without a helper."""
+    try:
+        cache = dispatcher._cache
+        return cache._index_key(types, dispatcher.targetctx.codegen()) in cache._cache_file._load_index()
+    except AttributeError:                       # caching off (NullCache), or other internals
         return True
-    return cache._index_key(types, dispatcher.targetctx.codegen()) in index._load_index()
 
 
 class _Helper:

@@ -86,3 +86,13 @@ def test_a_failed_or_switched_off_helper_leaves_the_kernel_to_this_process(tmp_p
     sent, hits, misses, right = _run(tmp_path / "bad", "bad request")
     assert sent == 2 and right          # the bad request failed in the helper; the good one was served
     assert (hits, misses) == (1, 0)
+
+
+def test_a_kernel_without_a_cache_is_never_sent_to_the_helper():
+    """With nothing to hand over (no cache=True), a request stays in this process."""
+    from numba import int64, njit
+    kernel = ahead.AheadKernel(njit(lambda value: value + 1))
+    sent = ahead._HELPER.sent
+    kernel.compile_ahead(int64)
+    assert kernel.requested == {(int64,)} and not kernel.pending and ahead._HELPER.sent == sent
+    assert kernel(1) == 2
