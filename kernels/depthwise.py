@@ -233,9 +233,10 @@ def forward(x, weight, plan):
     geometry = (*plan.stride, *plan.padding, *plan.dilation)
     if plan.algorithm == "depthwise_channels_last":
         x, taps = _channels_last(x), _taps_last(weight)
-        _backward_input_channels_last.compile_ahead(x, taps, *x.shape[1:3], *geometry)   # the
-        _backward_weight_channels_last.compile_ahead(x, x, *weight.shape[2:], *geometry)  # backward
-        return _planar(_forward_channels_last(x, taps, *geometry, *plan.out_hw))        # kernels
+        # the backward kernels, compiled meanwhile in a helper process (ahead.py)
+        _backward_input_channels_last.compile_ahead(x, taps, *x.shape[1:3], *geometry)
+        _backward_weight_channels_last.compile_ahead(x, x, *weight.shape[2:], *geometry)
+        return _planar(_forward_channels_last(x, taps, *geometry, *plan.out_hw))
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     _backward_input.compile_ahead(x, weight, *x.shape[1:], *geometry)
     _backward_weight.compile_ahead(x, x, *weight.shape[2:], *geometry)
