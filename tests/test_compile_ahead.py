@@ -40,6 +40,7 @@ def test_every_kernel_is_asked_for_with_the_types_it_is_called_with(monkeypatch)
     """A request with other types than the backward call's would compile the wrong signature:
     after a step, each kernel's requests are among the signatures this process runs."""
     for kernel in AHEAD_KERNELS:
+        monkeypatch.setattr(kernel, "seen", set())
         monkeypatch.setattr(kernel, "requested", set())
     assert np.isfinite(_one_step_through_every_backward_kernel().numpy()).all()
     for kernel in AHEAD_KERNELS:
