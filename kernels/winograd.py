@@ -209,7 +209,7 @@ def _filter_transform(weight):
 def _filter_gradient(du):
     """∂L/∂g = Gᵀ ∂L/∂U G for every (k, c): (16, K, C) → (K, C, 3, 3), the adjoint above."""
     _, k, c = du.shape
-    return np.ascontiguousarray(matmul(_G_KRON_G.T.astype(du.dtype), du.reshape(16, k * c)).T).reshape(k, c, 3, 3)
+    return matmul(du.reshape(16, k * c).T, _G_KRON_G.astype(du.dtype)).reshape(k, c, 3, 3)
 
 
 def conv2d_3x3(x, weight, padding, out_hw):
@@ -250,7 +250,7 @@ def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
     grad_x = grad_w = None
     if weight is not None:
         u = _filter_transform(np.ascontiguousarray(weight))                        # (16, K, C)
-        e = matmul(np.ascontiguousarray(u.transpose(0, 2, 1)), d)               # (16, C, N·T)
+        e = matmul(u.transpose(0, 2, 1), d)                                     # (16, C, N·T)
         grad_x = workspace.empty(tuple(input_shape), e.dtype)
         _input_transform_adjoint(e, *padding, tiles_h, tiles_w, grad_x)
     if x is not None:
