@@ -13,7 +13,7 @@ to that reference.  The files, one concept each:
     plan.py          which algorithm runs a convolution (shared by CPU and CUDA)
     conv.py          runs a plan: GEMMs around the device's im2col / depthwise / Winograd
     im2col.py        im2col / col2im loops            depthwise.py   depthwise loops
-    winograd.py      Winograd F(2×2, 3×3)             geometry.py    window index arithmetic
+    winograd.py      Winograd F(4×4, 3×3)             geometry.py    window index arithmetic
     tiled_conv.py    float32 conv in register tiles   tiles.py       the tiles, in LLVM IR
     pool.py          max / average pooling            batchnorm.py   batch-norm statistics
     elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels

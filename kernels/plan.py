@@ -8,7 +8,8 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     algorithm                  when                                          where
     depthwise                  groups = channels (MobileNetV2)               depthwise.py / cuda_conv.py
     depthwise_channels_last    … and output planes at most 8 wide            depthwise.py
-    winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels     winograd.py
+    winograd                   3×3, stride 1, padding ≤ 1, ≥ 16 channels,    winograd.py
+                               planes that 4×4 tiles cover without much waste
     pointwise                  1×1 without padding: no im2col at all         conv.py
     tiled                      float32, ≤ 16 output channels (LeNet), or     tiled_conv.py
                                stride 1, 16-64 channels, ≤ 16×16 outputs
@@ -21,6 +22,7 @@ import numpy as np
 from numba import config
 
 from .tiled_conv import transposable
+from .winograd import OUT as WINOGRAD_TILE
 
 ConvPlan = namedtuple("ConvPlan", "input_shape weight_shape stride padding dilation groups out_hw "
                                    "algorithm keep_columns")
@@ -32,10 +34,15 @@ CPU_FEATURES = Features(winograd=True, batch_in_columns=True, channels_last_dept
                         tiled=not config.DISABLE_JIT)
 CUDA_FEATURES = Features(winograd=False, batch_in_columns=False, channels_last_depthwise=False, tiled=False)
 
-# Winograd F(2×2, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and
-# ∂L/∂W: ResNet18's 3×3 layers 1.4-2.6× faster, the Keras CNNs' 32/64-channel layers
-# 1.1-2.3×; with 1-3 input channels the transforms outweigh the GEMM (2× slower).
+# Winograd F(4×4, 3×3) against im2col + GEMM, measured on the forward pass, ∂L/∂X and
+# ∂L/∂W: ResNet18's 3×3 layers 1.6-2.7× faster (batch 32: 64 channels on 32×32 23 against
+# 60 ms, 512 on 4×4 29 against 36); with 1-3 input channels the transforms outweigh the
+# GEMM.  Tiles hanging over the plane's edge are computed whole: with 1.78× the outputs
+# computed (6×6 and 5×5 planes: 128 and 256 channels 9.1 against 7.1 ms, 22 against 18)
+# im2col wins, at 1.31× (7×7) they tie, at 1.51× (13×13, 128 channels: 18 against 25)
+# Winograd still wins.
 WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MAX_WASTE = 1.6
 
 # With few output channels (LeNet's 6 and 16) the per-image GEMMs are so thin that BLAS
 # runs them at a fifth of its peak; one GEMM over the batch (LeNet's conv2: forward
@@ -51,12 +58,13 @@ TILED_MAX_CHANNELS = 16
 
 # With ∂L/∂X as the tiles' transposed convolution (stride 1, ≥ 16 input channels), the
 # tiles beat Winograd on whole layers (forward + both gradients) of up to 64 channels on
-# planes of up to 16×16 outputs: batch 64, Keras MNIST CNN's 32 → 64 on 11×11 8.0 → 3.9 ms,
-# Keras CIFAR CNN's 32 → 64 on 13×13 9.9 → 5.2, its 64 → 64 on 4×4 2.7 → 1.4.  At 128
-# channels they still win on small planes (64 → 128 on 11×11: 21.8 → 13.7) but only tie on
-# ResNet18's 128 → 128 on 16×16, where compiling the tiles beside Winograd cost its first
-# step 2 s; wider or on larger planes Winograd's 2.25× fewer multiplications win (ResNet18's
-# 64 → 64 on 32×32, batch 32: 35 against 40 ms; 256 → 256 on 8×8: 25 against 33).
+# planes of up to 16×16 outputs: batch 64, Keras MNIST CNN's 32 → 64 on 11×11 5.6 → 4.1 ms,
+# Keras CIFAR CNN's 32 → 64 on 13×13 9.7 → 5.6, its 64 → 64 on 4×4 2.5 → 1.4.  At 128
+# channels they still won on small planes against F(2×2) (64 → 128 on 11×11: 21.8 → 13.7)
+# but only tied on ResNet18's 128 → 128 on 16×16, where compiling the tiles beside Winograd
+# cost its first step 2 s; wider or on larger planes Winograd's fewer multiplications win
+# (with F(2×2), ResNet18's 64 → 64 on 32×32, batch 32: 35 against 40 ms; 256 → 256 on
+# 8×8: 25 against 33; F(4×4) is faster still).
 TILED_WIDE_MAX_CHANNELS, TILED_WIDE_MAX_POSITIONS = 64, 16 * 16
 
 # Depthwise output planes at most this wide go channels last.  Measured on MobileNetV2
@@ -97,7 +105,7 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
         return "tiled"
     if features.winograd and min(channels, out_channels) >= WINOGRAD_MIN_CHANNELS \
             and kernel_hw == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) \
-            and groups == 1 and max(padding) <= 1:
+            and groups == 1 and max(padding) <= 1 and _winograd_waste(out_hw) <= WINOGRAD_MAX_WASTE:
         # Padding 2 surrounds every plane with a zero border the tiles spend their work on.
         return "winograd"
     if kernel_hw == (1, 1) and tuple(padding) == (0, 0):
@@ -107,3 +115,9 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
     if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
         return "batch_in_columns"
     return "im2col"
+
+
+def _winograd_waste(out_hw):
+    """Outputs the whole tiles compute per output the layer has."""
+    covered = [-(-size // WINOGRAD_TILE) * WINOGRAD_TILE for size in out_hw]
+    return covered[0] * covered[1] / (out_hw[0] * out_hw[1])

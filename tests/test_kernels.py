@@ -160,6 +160,8 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 32, 13, 13), (64, 32, 3, 3), dict(out_hw=(11, 11)), "tiled", "im2col"),
     ((8, 32, 13, 13), (128, 32, 3, 3), dict(out_hw=(11, 11)), "winograd", "im2col"),
+    ((8, 128, 13, 13), (128, 128, 3, 3), dict(padding=1, out_hw=(13, 13)), "winograd", "im2col"),
+    ((8, 128, 6, 6), (128, 128, 3, 3), dict(padding=1, out_hw=(6, 6)), "im2col", "im2col"),  # 4×4 tiles waste
     ((8, 32, 13, 13), (64, 32, 3, 3), dict(stride=2, out_hw=(6, 6)), "im2col", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1, dtype=np.float64), "batch_in_columns", "im2col"),
