@@ -6,6 +6,7 @@ arrays, with Numba kernels for the hot loops and OpenBLAS for the matrix product
     pooling          pool.py
     batch norm       batchnorm.py
     ReLU, clip, erf  elementwise.py
+    Adam's update    optim.py
     sparse, int8     sparse.py (CSR × dense), quantized.py (uint8 × int8 → int32; VNNI in
                      vnni.py and vnni_conv.py where the CPU has it)
 """
@@ -13,6 +14,7 @@ from . import conv, depthwise, im2col, plan, tiled_conv, winograd
 from .blas import matmul
 from .batchnorm import batch_norm_backward, batch_norm_forward  # noqa: F401
 from .elementwise import clip, clip_backward, erf, relu, relu_backward  # noqa: F401
+from .optim import adam_update  # noqa: F401
 from .quantized import (  # noqa: F401
     int8_conv2d, int8_matmul, prepare_int8_weight, quantized_conv2d, quantized_linear,
 )

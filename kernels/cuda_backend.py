@@ -6,7 +6,7 @@ CUDA kernels do the gathers and the per-channel loops; cuBLAS does the matrix pr
                      conv.py runs it with the CUDA primitives of cuda_conv.py
     pooling          cuda_pool.py
     batch norm       cuda_batchnorm.py
-    ReLU             NumPy's formula, which CuPy runs on the GPU (elementwise.py)
+    ReLU, Adam       NumPy's formula, which CuPy runs on the GPU (elementwise.py, optim.py)
     sparse, int8     the dense product on cuBLAS / CuPy's integer matmul (correct, not tuned)
 """
 import numpy as np
@@ -19,6 +19,7 @@ from .cuda_pool import (  # noqa: F401
 )
 from .elementwise import erf as _host_erf
 from .elementwise import clip, clip_backward, relu, relu_backward  # noqa: F401
+from .optim import adam_update  # noqa: F401
 
 def matmul(a, b):
     """A @ B on cuBLAS (CuPy's ``@``)."""

@@ -72,6 +72,23 @@ def test_optimizer_trajectory_matches_torch_in_float32(name):
     np.testing.assert_allclose(run(tinynn), run(torch), rtol=1e-5, atol=1e-6)
 
 
+@requires_torch
+@pytest.mark.parametrize("name", ["adam", "adam_amsgrad_wd", "adamw_amsgrad"])
+def test_adam_on_a_large_float32_parameter_matches_torch(name):
+    """69,000 values: tinynn's one-pass kernel shares them over its threads (2^16 and more)."""
+    def run(lib):
+        cls_name, kwargs = OPTIMIZERS[name]
+        start = np.random.default_rng(0).standard_normal((300, 230)).astype(np.float32)
+        w = lib.tensor(start, requires_grad=True)
+        opt = getattr(lib.optim, cls_name)([w], **kwargs)
+        for _ in range(10):
+            opt.zero_grad()
+            ((w * w * w).sum() + (w.sigmoid()).sum()).backward()
+            opt.step()
+        return w.detach().numpy()
+    np.testing.assert_allclose(run(tinynn), run(torch), rtol=1e-5, atol=1e-6)
+
+
 def test_param_groups_have_their_own_hyperparameters():
     a = tinynn.ones(2, requires_grad=True)
     b = tinynn.ones(2, requires_grad=True)

@@ -81,6 +81,10 @@ class Backend(Protocol):
     def erf(self, x):
         """The error function, elementwise (exact GELU needs it)."""
 
+    def adam_update(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, step):
+        """One Adam step t in place on ``param`` and its buffers (``max_exp_avg_sq``: AMSGrad's,
+        or None), PyTorch's formula in ``tinynn/reference/optim.py``."""
+
     def csr_linear(self, x, values, columns, starts):
         """y = x Wᵀ for a sparse weight W (out, in) in CSR form: (N, in) → (N, out)."""
 

@@ -151,3 +151,18 @@ def test_cuda_quantized_layers_match_reference(layer, x_shape, w_shape, layout):
     np.testing.assert_allclose(
         _host(ours), getattr(reference, layer)(x, 0.02, 120, reference.prepare_int8_weight(w), scale, bias, *layout),
         rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_cuda_adam_update_matches_reference(amsgrad):
+    """On a GPU CuPy runs the formula as array operations; the simulator's arrays are NumPy's."""
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((6, 5)).astype(np.float32) for _ in range(3)]
+    arrays += [rng.random((6, 5)).astype(np.float32) for _ in range(1 + amsgrad)]
+    ours = [_device(a.copy()) for a in arrays] + ([] if amsgrad else [None])
+    theirs = [a.copy() for a in arrays] + ([] if amsgrad else [None])
+    cuda_backend.adam_update(*ours, 0.01, 0.9, 0.999, 1e-8, 4)
+    reference.adam_update(*theirs, 0.01, 0.9, 0.999, 1e-8, 4)
+    for mine, ref in zip(ours, theirs):
+        if ref is not None:
+            np.testing.assert_allclose(_host(mine), ref, rtol=1e-6, atol=1e-7)

@@ -2,8 +2,6 @@
 
 Every rule works in place on the parameter's array; ``state`` holds its buffers.
 """
-import math
-
 import numpy as np
 
 from .optimizer import Optimizer
@@ -79,7 +77,10 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     """m <- β1 m + (1 - β1) g;  v <- β2 v + (1 - β2) g²;
-    p <- p - γ (m / (1 - β1^t)) / (√(v / (1 - β2^t)) + ε)   (v -> max of all v with AMSGrad)."""
+    p <- p - γ (m / (1 - β1^t)) / (√(v / (1 - β2^t)) + ε)   (v -> max of all v with AMSGrad).
+
+    The arithmetic is one backend function, ``adam_update``: ``tinynn/reference/optim.py``
+    writes it as NumPy, ``kernels/optim.py`` as one pass over memory."""
 
     decoupled_weight_decay = False
 
@@ -91,7 +92,6 @@ class Adam(Optimizer):
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
     def update(self, param, grad, state, group):
-        beta1, beta2 = group["betas"]
         if self.decoupled_weight_decay:
             param *= 1 - group["lr"] * group["weight_decay"]
         else:
@@ -103,17 +103,9 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            exp_avg_sq = state["max_exp_avg_sq"]
-        step_size = group["lr"] / (1 - beta1 ** step)
-        denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2 ** step) + group["eps"]
-        param -= step_size * exp_avg / denominator
+        amsgrad_buffer = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        self.backend.adam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], amsgrad_buffer,
+                                 group["lr"], *group["betas"], group["eps"], state["step"])
 
 
 class AdamW(Adam):

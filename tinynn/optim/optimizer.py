@@ -2,7 +2,9 @@
 
 Subclasses write ``update(param, grad, state, group)`` for one parameter; the
 base class walks the groups, skips parameters without a gradient and runs
-everything under ``no_grad()``.
+everything under ``no_grad()``.  While ``update`` runs, ``self.backend`` holds the
+kernels of the parameter's device (``tinynn/backend.py``), for updates that one
+of them runs in a single pass (Adam's).
 """
 import copy
 import math
@@ -11,6 +13,7 @@ import numbers
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import for_device
 from ..autograd.versions import bump
 from ..tensor import Tensor
 
@@ -89,12 +92,18 @@ class Optimizer:
                     if param.grad is None:
                         continue
                     state = self.state.setdefault(id(param), {})
+                    self._device = param.device
                     self.update(param._array, param.grad._array, state, group)
                     bump(param._array)      # a graph that saved the old weights must not use them
         return loss
 
     def update(self, param, grad, state, group):
         raise NotImplementedError
+
+    @property
+    def backend(self):
+        """The kernels of the device of the parameter that ``update`` is updating."""
+        return for_device(self._device)
 
     # ---------------------------------------------------------------- state
     def state_dict(self):
