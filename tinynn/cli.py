@@ -130,7 +130,7 @@ def train(args):
           f"(cosine decay), "
           f"batch {args.batch_size}, {args.epochs} epochs, device {args.device}"
           + (f", data-parallel over {ranks} MPI ranks" if ranks > 1 else ""))
-    _compile_kernels_visibly(model, train_x, train_y, loss_fn, args.device, say)
+    _compile_kernels_visibly(model, train_x, train_y, loss_fn, type(optimizer), args.device, say)
     history, step, start = History(), 0, time.perf_counter()
     done = _resume(args.checkpoint, model, optimizer, schedule, history, say)
     for epoch in range(done + 1, args.epochs + 1):
@@ -186,7 +186,7 @@ def _warmup_main(parser, args):
     return 0
 
 
-def _compile_kernels_visibly(model, images, labels, loss_fn, device, say=print):
+def _compile_kernels_visibly(model, images, labels, loss_fn, optimizer_class, device, say=print):
     """On a fresh install the first step compiles the kernels: do it before the progress bar,
     with a message, instead of a bar that does not move."""
     import tinynn
@@ -194,7 +194,7 @@ def _compile_kernels_visibly(model, images, labels, loss_fn, device, say=print):
         return
     say("tinynn train: compiling kernels, first run only ...", flush=True)
     seconds = tinynn.warm_up(model, tinynn.tensor(images[:2]).to(device),
-                             tinynn.tensor(labels[:2]).to(device), loss_fn)
+                             tinynn.tensor(labels[:2]).to(device), loss_fn, optimizer_class)
     say(f"tinynn train: kernels compiled in {seconds:.1f} s and cached for the next runs", flush=True)
 
 

@@ -16,15 +16,18 @@ from .autograd import enable_grad
 __all__ = ["warm_up"]
 
 
-def warm_up(model, example, target, loss_fn) -> float:
+def warm_up(model, example, target, loss_fn, optimizer=None) -> float:
     """One forward and backward pass of a copy of ``model`` on the first two rows of
-    ``example`` and ``target``; returns the seconds it took (mostly compilation)."""
+    ``example`` and ``target`` and, given an optimiser class (``tinynn.optim.Adam``), one
+    step of it on the copy; returns the seconds it took (mostly compilation)."""
     start, state = time.perf_counter(), random.get_rng_state()
     twin = copy.deepcopy(model)
     twin.train()
     try:
         with enable_grad():
             loss_fn(twin(example[:2]), target[:2]).backward()
+            if optimizer is not None:
+                optimizer(twin.parameters()).step()
     finally:
         random.set_rng_state(state)
     return time.perf_counter() - start
@@ -55,8 +58,8 @@ def warm_up_models(names=tuple(SEED_MODELS), jobs=2):
 
 
 def _warm_up_one(name):
-    """One training step's kernels (forward and backward, float32) of one seed model."""
-    from . import models, nn
+    """One training step's kernels (forward, backward and Adam, float32) of one seed model."""
+    from . import models, nn, optim
     from .creation import randint, randn
     channels, size = SEED_MODELS[name]
     builders = {"mlp": lambda: models.MLP(channels * size * size, (64, 64), 10),
@@ -66,4 +69,4 @@ def _warm_up_one(name):
                 "resnet18": lambda: models.resnet18(10, channels),
                 "mobilenet_v2": lambda: models.mobilenet_v2(10, in_channels=channels)}
     return name, warm_up(builders[name](), randn(2, channels, size, size), randint(0, 10, (2,)),
-                         nn.CrossEntropyLoss())
+                         nn.CrossEntropyLoss(), optim.Adam)
