@@ -18,8 +18,9 @@ to that reference.  The files, one concept each:
     pool.py          max / average pooling            batchnorm.py   batch-norm statistics
     elementwise.py   ReLU, erf                        cuda_*.py      the CUDA kernels
     quantized.py     int8 products, quantised layers  vnni.py        the same with AVX-512 VNNI
-    vnni_conv.py     int8 convolution, VNNI, no im2col  optim.py   Adam's update in one pass
+    vnni_conv.py     int8 convolution, VNNI, no im2col
     sparse.py        CSR × dense                      affine.py      float ↔ 8-bit, a row at a time
+    optim.py         Adam's update in one pass
     ahead.py         a helper process that compiles the backward kernels while the forward pass runs
 
 ``NUMBA_DISABLE_JIT=1`` turns every CPU kernel back into plain Python that a debugger can

@@ -23,10 +23,10 @@ does the transforms (a few additions per value).  F(2×2, 3×3), with 4×4 tiles
 2.25× fewer: on ResNet18's layers F(4×4)'s 1.8× smaller transformed tensors made the
 GEMMs 36 % and whole layers (forward + both gradients) 10 % faster.  The larger points
 make the rounding ~15× F(2×2)'s: float32 results agree with the exact convolution to
-~1e-5 of the output's largest value.  Both gradients run the same algorithm backwards: the output gradient
-is transformed per tile (A ∂Y Aᵀ), 36 GEMMs with Uᵀ give ∂L/∂V and the tiles are
-added back into the input plane (∂L/∂X), or 36 GEMMs with Vᵀ give ∂L/∂U, which
-Gᵀ · G folds back to 3×3 (∂L/∂W).
+~1e-5 of the output's largest value.  Both gradients run the same algorithm backwards:
+the output gradient is transformed per tile (A ∂Y Aᵀ), 36 GEMMs with Uᵀ give ∂L/∂V and
+the tiles are added back into the input plane (∂L/∂X), or 36 GEMMs with Vᵀ give ∂L/∂U,
+which Gᵀ · G folds back to 3×3 (∂L/∂W).
 
 Each transform applies a small matrix along a tile's columns, then along its rows;
 the four 1-D transforms (Bᵀ, B, Aᵀ, A) are the functions below, written out with
@@ -90,8 +90,9 @@ def _input_transform_impl(x, ph, pw, tiles_h, tiles_w, v):
     whose top-left corner is x[b, c, 4·ty - ph, 4·tx - pw] (zeros outside x).
 
     Bᵀ is applied to six whole zero-padded input rows at once, then B to all the
-    tiles of the row, innermost loop over tx: both loops run along contiguous memory,
-    which LLVM vectorises (one tile at a time ran 3× slower)."""
+    tiles of the row, innermost loop over tx (one tile at a time ran 3× slower with
+    F(2×2)).  LLVM vectorises little of it: the second pass reads every fourth value,
+    and on ResNet18's 4-32-wide planes the rows are short."""
     n, c, h, w = x.shape
     tiles = tiles_h * tiles_w
     width = OUT * tiles_w + 2                          # padded columns the tiles touch
