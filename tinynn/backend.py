@@ -83,7 +83,7 @@ class Backend(Protocol):
 
     def adam_update(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, step):
         """One Adam step t in place on ``param`` and its buffers (``max_exp_avg_sq``: AMSGrad's,
-        or None), PyTorch's formula in ``tinynn/reference/optim.py``."""
+        or None), PyTorch's formula in ``kernels/optim.py``'s ``adam_update_arrays``."""
 
     def csr_linear(self, x, values, columns, starts):
         """y = x Wᵀ for a sparse weight W (out, in) in CSR form: (N, in) → (N, out)."""

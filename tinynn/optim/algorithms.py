@@ -79,8 +79,8 @@ class Adam(Optimizer):
     """m <- β1 m + (1 - β1) g;  v <- β2 v + (1 - β2) g²;
     p <- p - γ (m / (1 - β1^t)) / (√(v / (1 - β2^t)) + ε)   (v -> max of all v with AMSGrad).
 
-    The arithmetic is one backend function, ``adam_update``: ``tinynn/reference/optim.py``
-    writes it as NumPy, ``kernels/optim.py`` as one pass over memory."""
+    The arithmetic is one backend function, ``adam_update``: ``kernels/optim.py`` writes it
+    as NumPy (``adam_update_arrays``, the reference backend's) and as one pass over memory."""
 
     decoupled_weight_decay = False
 
