@@ -51,16 +51,26 @@ def test_every_kernel_is_asked_for_with_the_types_it_is_called_with(monkeypatch)
 
 
 _SCRIPT = textwrap.dedent("""
-    import sys
+    import sys, time
+    import numba
     import numpy as np
-    from tinynn.kernels import ahead, elementwise
+    from tinynn.kernels import ahead, elementwise, winograd
     assert ahead._HELPER.process is None, "importing started a helper"
     if sys.argv[1] == "bad request":     # types the kernel cannot compile for: the helper fails
         elementwise._relu_backward.compile_ahead(np.zeros((2, 2), np.int8), "text")
+    if sys.argv[1] == "busy helper":     # a float64 Winograd kernel keeps the helper busy for seconds
+        grad, d = np.zeros((1, 1, 4, 4)), np.zeros((36, 1, 1))
+        winograd._gradient_transform.compile_ahead(grad, 1, 1, 1, d)
     x = np.linspace(-1, 1, 2 ** 16, dtype=np.float32)
     y = elementwise.relu(x)                       # asks for relu_backward's float32 signature
+    kernel = elementwise._relu_backward
+    if kernel.pending and sys.argv[1] != "busy helper":     # let the helper finish first
+        types = next(t for t in kernel.requested if t[0] == numba.typeof(x))    # not the bad one
+        deadline = time.monotonic() + 120
+        while not ahead._in_cache(kernel.dispatcher, types) and time.monotonic() < deadline:
+            time.sleep(0.05)
     grad = elementwise.relu_backward(np.ones_like(x), y)
-    stats = elementwise._relu_backward.dispatcher.stats
+    stats = kernel.dispatcher.stats
     print(ahead._HELPER.sent, sum(stats.cache_hits.values()), sum(stats.cache_misses.values()),
           int(grad.sum()) == int((x > 0).sum()))
 """)
@@ -80,6 +90,12 @@ def _run(tmp_path, mode="", **env):
 def test_the_helper_compiles_into_the_cache_and_only_when_it_is_cold(tmp_path):
     assert _run(tmp_path) == (1, 1, 0, True)        # the helper compiled it, this process loaded it
     assert _run(tmp_path) == (0, 1, 0, True)        # warm cache: no helper at all
+
+
+def test_a_request_the_helper_has_not_started_is_taken_back(tmp_path):
+    """Needed while the helper compiles another kernel, relu_backward compiles here at once
+    (a cache miss) instead of waiting for its turn in the helper."""
+    assert _run(tmp_path, "busy helper") == (2, 0, 1, True)
 
 
 def test_a_failed_or_switched_off_helper_leaves_the_kernel_to_this_process(tmp_path):

@@ -6,48 +6,19 @@ hypothesis-generated configuration it applies to, not only on the shapes where t
 planner happens to choose it."""
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tinynn import reference
 from tinynn.kernels import cpu_backend, plan as planner, tiled_conv
-from strategies import conv_arrays, conv_config, geometry, pool_config
-
-TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
-
-
-def _plan(cfg, dtype, algorithm=None, keep_columns=False):
-    plan = cpu_backend.conv2d_plan(cfg["x_shape"], cfg["w_shape"], np.dtype(dtype), *geometry(cfg),
-                                   cfg["out_hw"], keep_columns)
-    return plan if algorithm is None else plan._replace(algorithm=algorithm)
-
-
-def _run_conv(backend, x, w, g, plan):
-    """(out, ∂L/∂X, ∂L/∂W) by one backend, with whatever columns its forward pass kept."""
-    out, columns = backend.conv2d_forward(x, w, plan)
-    grad_x, grad_w = backend.conv2d_backward(g, x, w, plan, columns, True, True)
-    return out, grad_x, grad_w
-
-
-def _assert_conv_equals_reference(cfg, dtype, plan, tolerance=None, float32_error=None):
-    """``float32_error``: float32 may differ by this times each result's largest magnitude."""
-    x, w, g = conv_arrays(cfg, dtype)
-    fast = _run_conv(cpu_backend, x, w, g, plan)
-    expected = _run_conv(reference, x, w, g, reference.conv2d_plan(
-        x.shape, w.shape, x.dtype, *geometry(cfg), cfg["out_hw"], False))
-    for name, mine, theirs in zip(("forward", "∂L/∂X", "∂L/∂W"), fast, expected):
-        assert mine.dtype == dtype and mine.shape == theirs.shape, name
-        allowed = dict(tolerance or TOLERANCE[dtype])
-        if float32_error and dtype == np.float32:
-            allowed["atol"] = float32_error * np.abs(theirs).max()
-        np.testing.assert_allclose(mine, theirs, **allowed, err_msg=name)
-
+from kernel_oracle import TOLERANCE, assert_conv_equals_reference, plan_for
+from strategies import conv_config, pool_config
 
 # ------------------------------------------------------------------ convolution, every algorithm
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(cfg=conv_config(), keep_columns=st.booleans())
 def test_conv_as_planned_equals_reference(dtype, cfg, keep_columns):
-    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, keep_columns=keep_columns))
+    assert_conv_equals_reference(cfg, dtype, plan_for(cfg, dtype, keep_columns=keep_columns))
 
 
 @pytest.mark.parametrize("algorithm, max_groups, dtypes", [("im2col", 4, (np.float64, np.float32)),
@@ -59,8 +30,8 @@ def test_conv_gemm_and_tiled_algorithms_equal_reference(algorithm, max_groups, d
     every ungrouped float32 one (any stride, padding and dilation, any number of channels)."""
     cfg = data.draw(conv_config(max_groups=max_groups))
     dtype = data.draw(st.sampled_from(dtypes))
-    plan = _plan(cfg, dtype, algorithm)._replace(keep_columns=keep_columns)
-    _assert_conv_equals_reference(cfg, dtype, plan)
+    plan = plan_for(cfg, dtype, algorithm)._replace(keep_columns=keep_columns)
+    assert_conv_equals_reference(cfg, dtype, plan)
 
 
 @pytest.mark.parametrize("k, c, stride, padding, dilation", [(20, 3, (1, 1), (1, 1), (1, 1)),
@@ -72,7 +43,7 @@ def test_tiled_convolution_with_several_blocks_of_channels_equals_reference(k, c
                    for size, q, s, p, d in zip((h, w), kernel, stride, padding, dilation))
     cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c) + kernel, stride=stride, padding=padding,
                dilation=dilation, groups=1, out_hw=out_hw)
-    _assert_conv_equals_reference(cfg, np.float32, _plan(cfg, np.float32, "tiled"))
+    assert_conv_equals_reference(cfg, np.float32, plan_for(cfg, np.float32, "tiled"))
 
 
 @given(data=st.data())
@@ -87,10 +58,10 @@ def test_tiled_input_gradient_as_a_transposed_convolution_equals_reference(data)
     out_hw = tuple(size + 2 * p - d * (q - 1) for size, p, d, q in zip((h, w), padding, dilation, kernel))
     cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c) + kernel, stride=(1, 1), padding=padding,
                dilation=dilation, groups=1, out_hw=out_hw)
-    plan = _plan(cfg, np.float32, "tiled")
+    plan = plan_for(cfg, np.float32, "tiled")
     assert tiled_conv.transposes(plan)
     # Sums of up to 40·16 float32 products of size ~30: float32's rounding alone is ~1e-5 absolute
-    _assert_conv_equals_reference(cfg, np.float32, plan, tolerance=dict(rtol=1e-4, atol=1e-4))
+    assert_conv_equals_reference(cfg, np.float32, plan, tolerance=dict(rtol=1e-4, atol=1e-4))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -99,7 +70,7 @@ def test_pointwise_convolution_equals_reference(dtype, cfg):
     """1×1 unpadded kernels, any stride and groups: no im2col at all."""
     cfg = dict(cfg, w_shape=cfg["w_shape"][:2] + (1, 1), padding=(0, 0), dilation=(1, 1))
     cfg["out_hw"] = tuple((s - 1) // st_ + 1 for s, st_ in zip(cfg["x_shape"][2:], cfg["stride"]))
-    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, "pointwise"))
+    assert_conv_equals_reference(cfg, dtype, plan_for(cfg, dtype, "pointwise"))
 
 
 @pytest.mark.parametrize("layout, multipliers", [("depthwise", [1, 2, 3]),
@@ -110,28 +81,7 @@ def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, 
     """The planner picks the layout by plane width; each is held to the reference on every
     shape (channels last only with one output channel per input channel)."""
     cfg = data.draw(conv_config(depthwise_multipliers=multipliers))
-    _assert_conv_equals_reference(cfg, dtype, _plan(cfg, dtype, layout))
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@given(n=st.integers(1, 2), c=st.integers(1, 4), k=st.integers(1, 4), h=st.integers(1, 9),
-       w=st.integers(1, 9), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)))
-def test_winograd_equals_reference(dtype, n, c, k, h, w, padding):
-    """Odd and even output sizes (edge tiles), paddings 0-2, forward and both gradients,
-    together and alone (the backward pass computes only what is asked)."""
-    out_hw = (h + 2 * padding[0] - 2, w + 2 * padding[1] - 2)
-    assume(min(out_hw) >= 1)
-    cfg = dict(x_shape=(n, c, h, w), w_shape=(k, c, 3, 3), stride=(1, 1), padding=padding,
-               dilation=(1, 1), groups=1, out_hw=out_hw)
-    plan = _plan(cfg, dtype, "winograd")
-    _assert_conv_equals_reference(cfg, dtype, plan, float32_error=2e-5)   # F(4×4) rounds ~1e-5 of it
-    x, weight, g = conv_arrays(cfg, dtype)
-    both = cpu_backend.conv2d_backward(g, x, weight, plan, None, True, True)
-    only_x = cpu_backend.conv2d_backward(g, x, weight, plan, None, True, False)
-    only_w = cpu_backend.conv2d_backward(g, x, weight, plan, None, False, True)
-    assert only_x[1] is None and only_w[0] is None
-    np.testing.assert_array_equal(only_x[0], both[0])
-    np.testing.assert_array_equal(only_w[1], both[1])
+    assert_conv_equals_reference(cfg, dtype, plan_for(cfg, dtype, layout))
 
 
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", [
@@ -144,8 +94,8 @@ def test_im2col_gemm_batching_equals_reference(x_shape, w_shape, stride, padding
     out_hw = tuple((s + 2 * padding - 3) // stride + 1 for s in x_shape[2:])
     cfg = dict(x_shape=x_shape, w_shape=w_shape, stride=(stride,) * 2, padding=(padding,) * 2,
                dilation=(1, 1), groups=1, out_hw=out_hw)
-    assert _plan(cfg, np.float64).algorithm == "im2col"
-    _assert_conv_equals_reference(cfg, np.float64, _plan(cfg, np.float64))
+    assert plan_for(cfg, np.float64).algorithm == "im2col"
+    assert_conv_equals_reference(cfg, np.float64, plan_for(cfg, np.float64))
 
 
 # ------------------------------------------------------------------ the planner
