@@ -24,6 +24,7 @@ import collections
 import importlib
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -65,6 +66,16 @@ class AheadKernel:
         number = _HELPER.send(self, types)
         if number is not None:
             self.pending.add(number)
+
+    def ready(self, *arguments):
+        """Whether a call with ``arguments`` runs at once (compiled here or cached, or no helper
+        to compile it); if not, the kernel is asked for ahead, and the caller, which has a
+        readable equivalent, runs that instead of compiling here or waiting."""
+        self.compile_ahead(*arguments)
+        if self.pending:
+            _HELPER.poll()
+            self.pending -= _HELPER.answered
+        return not self.pending
 
 
 def _key(argument):
@@ -132,12 +143,25 @@ class _Helper:
         for number in outstanding:
             self._write((-number, None, None, None))
         while outstanding - self.answered and self.process is not None:
-            line = self.process.stdout.readline()
-            if not line:
-                self._gone()
-                break
-            self.answered.add(abs(int(line)))
+            self._read_answer()
         pending.clear()
+
+    def poll(self):
+        """Read the answers that have arrived, without waiting for more."""
+        while self.process is not None and select.select([self.process.stdout], [], [], 0)[0]:
+            self._read_answer()
+
+    def finish(self):
+        """Wait until the helper has answered every request sent."""
+        while len(self.answered) < self.sent and self.process is not None:
+            self._read_answer()
+
+    def _read_answer(self):
+        line = self.process.stdout.readline()
+        if line:
+            self.answered.add(abs(int(line)))
+        else:
+            self._gone()
 
     def _start(self):
         if os.environ.get("TINYNN_COMPILE_AHEAD", "1") == "0":
@@ -145,7 +169,9 @@ class _Helper:
         command = [sys.executable, "-c", f"from tinynn.kernels.ahead import serve; serve({os.getpid()})"]
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=subprocess.DEVNULL)
+                                            stderr=subprocess.DEVNULL, bufsize=0)
+            # unbuffered, so that poll()'s select sees every answer not yet read (a request,
+            # a few hundred bytes, is written whole: below the pipe's atomic size)
         except OSError:
             return False
         return True
@@ -163,6 +189,12 @@ class _Helper:
 
 _HELPER = _Helper()
 os.register_at_fork(after_in_child=_HELPER.forget)
+
+
+def finish():
+    """Wait until the helper has compiled everything asked of it (``tinynn.warm_up``: the
+    cache is complete when it returns)."""
+    _HELPER.finish()
 
 
 def serve(parent):

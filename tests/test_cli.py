@@ -210,11 +210,14 @@ def test_warmup_fills_the_kernel_cache_that_later_runs_load(tmp_path, capsys):
              "f = d.Dispatcher._compile_for_args; d.Dispatcher._compile_for_args = "
              "lambda self, *a, **k: used.add(self) or f(self, *a, **k);"
              "m = tinynn.models.LeNet5(1, 10, 32); tinynn.nn.functional.cross_entropy(m(tinynn.randn(4, 1, 32, 32)),"
-             " tinynn.randint(0, 10, (4,))).backward();"
-             "print(sum(sum(k._cache_hits.values()) for k in used), sum(sum(k._cache_misses.values()) for k in used))")
+             " tinynn.randint(0, 10, (4,))).backward(); tinynn.optim.Adam(m.parameters()).step();"
+             "from tinynn.kernels import optim as o;"
+             "print(sum(sum(k._cache_hits.values()) for k in used), sum(sum(k._cache_misses.values()) for k in used),"
+             " sum(o._adam_span.dispatcher.stats.cache_hits.values()))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    hits, misses = map(int, loaded.stdout.split()[-2:])
+    hits, misses, adam_hits = map(int, loaded.stdout.split()[-3:])
     assert hits > 0 and misses == 0                   # a LeNet step loads every kernel, compiles none
+    assert adam_hits == 1                             # Adam's, which the helper compiled, included
     status, message = _run(["warmup", "--models", "vgg"], capsys)
     assert status == 2 and "unknown models ['vgg']" in message

@@ -113,3 +113,32 @@ def test_a_kernel_without_a_cache_is_never_sent_to_the_helper():
     kernel.compile_ahead(int64)
     assert kernel.requested == {(int64,)} and not kernel.pending and ahead._HELPER.sent == sent
     assert kernel(1) == 2
+
+
+_ADAM_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    from tinynn import reference
+    from tinynn.kernels import ahead, cpu_backend, optim
+    rng = np.random.default_rng(0)
+    ours = [rng.standard_normal(100).astype(np.float32) for _ in range(3)] + [rng.random(100).astype(np.float32)]
+    theirs = [a.copy() for a in ours]
+    cpu_backend.adam_update(*ours, None, 0.01, 0.9, 0.999, 1e-8, 1)   # asks the helper, runs NumPy
+    reference.adam_update(*theirs, None, 0.01, 0.9, 0.999, 1e-8, 1)
+    stats = optim._adam_span.dispatcher.stats
+    compiled_here = sum(stats.cache_misses.values())
+    ahead.finish()
+    cpu_backend.adam_update(*ours, None, 0.01, 0.9, 0.999, 1e-8, 2)   # the kernel, from the cache
+    reference.adam_update(*theirs, None, 0.01, 0.9, 0.999, 1e-8, 2)
+    print(ahead._HELPER.sent, compiled_here, sum(stats.cache_hits.values()),
+          all(np.array_equal(a, b) for a, b in zip(ours, theirs)))
+""")
+
+
+def test_adam_runs_numpys_formula_while_the_helper_compiles_its_kernel(tmp_path):
+    """On an empty cache the first Adam step neither compiles here nor waits: NumPy's formula
+    gives the kernel's bits meanwhile; after ``finish`` the kernel loads from the cache."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", _ADAM_SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0", "1", "True"]

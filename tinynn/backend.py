@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import reference
 
-__all__ = ["Backend", "for_device", "use_kernels", "active_kernels", "kernels_compiled"]
+__all__ = ["Backend", "for_device", "use_kernels", "active_kernels", "kernels_compiled", "finish_compiling"]
 
 _CHOICES = ("numba", "reference")
 
@@ -136,6 +136,14 @@ def kernels_compiled() -> bool:
         return True
     from .kernels import has_compiled_kernels
     return has_compiled_kernels()
+
+
+def finish_compiling() -> None:
+    """Wait until the helper process that compiles kernels ahead (``kernels/ahead.py``) has
+    put everything asked of it into the cache; nothing to wait for on the reference backend."""
+    if _state.kernels != "reference":
+        from .kernels import ahead
+        ahead.finish()
 
 
 def active_kernels() -> str:
