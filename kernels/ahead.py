@@ -37,7 +37,7 @@ IDLE_SECONDS = 60
 
 class AheadKernel:
     """A Numba kernel (``dispatcher``) that the helper can compile ahead; calling it calls
-    the kernel, after the helper has finished with it."""
+    the kernel, after taking its requests back from the helper (``_Helper.wait``)."""
 
     def __init__(self, dispatcher):
         self.dispatcher = dispatcher
