@@ -13,7 +13,8 @@ offers (``Features``); the thresholds below were measured on the 2-core CPU VM.
     pointwise                  1×1 without padding: no im2col at all         conv.py
     tiled                      float32, ≤ 16 output channels (LeNet), or     tiled_conv.py
                                stride 1, 16-64 channels, ≤ 16×16 outputs
-    batch_in_columns           … float64, or no tiles: one GEMM a pass       conv.py + im2col.py
+    batch_in_columns           … float64, or no tiles, or ≤ 64 output        conv.py + im2col.py
+                               positions: one GEMM a pass
     im2col                     everything else: one GEMM per image           conv.py + im2col.py
 """
 from collections import namedtuple
@@ -49,6 +50,11 @@ WINOGRAD_MAX_WASTE = 1.6
 # 1.09 → 0.56 ms, ∂L/∂W 1.40 → 0.69, ∂L/∂X 1.14 → 0.62).  With 32 output channels the
 # transposing copies cost more than that saves (1.30 → 1.72 ms).
 BATCH_IN_COLUMNS_MAX_CHANNELS = 16
+# With few output positions per image the per-image GEMMs are thin the other way (N = OH·OW):
+# ResNet18's stride-2 256 → 512 to 4×4, batch 32, forward 7.9 → 5.4 ms (∂L/∂X and ∂L/∂W
+# already ran as one GEMM there); 128 → 256 to 8×8 forward + both gradients 16.7 → 15.3 ms;
+# 64 → 128 to 16×16 no better (forward 6.0 → 6.1).
+BATCH_IN_COLUMNS_MAX_POSITIONS = 64
 
 # Register tiles (``tiled_conv.py``) against the GEMM layouts, forward + ∂L/∂W (+ ∂L/∂X where
 # the layer needs it), LeNet-5 at batch 64: first layer 2.3 → 1.4 ms, second 2.7 → 1.3 ms.
@@ -112,7 +118,8 @@ def _algorithm(channels, weight_shape, dtype, padding, stride, dilation, groups,
         return "pointwise"
     if tiles and out_channels <= TILED_MAX_CHANNELS:
         return "tiled"
-    if features.batch_in_columns and groups == 1 and out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS:
+    if features.batch_in_columns and groups == 1 and (out_channels <= BATCH_IN_COLUMNS_MAX_CHANNELS
+                                                      or out_hw[0] * out_hw[1] <= BATCH_IN_COLUMNS_MAX_POSITIONS):
         return "batch_in_columns"
     return "im2col"
 

@@ -90,12 +90,12 @@ def test_depthwise_kernels_equal_reference_in_both_layouts(layout, multipliers, 
     ((2, 3, 12, 11), (17, 3, 3, 3), 1, 0),     # 90 positions: per-image GEMMs
 ])
 def test_im2col_gemm_batching_equals_reference(x_shape, w_shape, stride, padding):
-    """The per-image GEMMs switch to one batched GEMM for images with few output positions."""
+    """im2col's per-image GEMMs switch to one batched GEMM for images with few output positions
+    (the CPU planner sends such layers to batch_in_columns; CUDA's and pointwise layers use it)."""
     out_hw = tuple((s + 2 * padding - 3) // stride + 1 for s in x_shape[2:])
     cfg = dict(x_shape=x_shape, w_shape=w_shape, stride=(stride,) * 2, padding=(padding,) * 2,
                dilation=(1, 1), groups=1, out_hw=out_hw)
-    assert plan_for(cfg, np.float64).algorithm == "im2col"
-    assert_conv_equals_reference(cfg, np.float64, plan_for(cfg, np.float64))
+    assert_conv_equals_reference(cfg, np.float64, plan_for(cfg, np.float64, "im2col"))
 
 
 # ------------------------------------------------------------------ the planner
@@ -115,13 +115,16 @@ def _planned(x_shape, w_shape, stride=1, padding=0, groups=1, out_hw=(4, 4), kee
     ((8, 32, 13, 13), (64, 32, 3, 3), dict(out_hw=(11, 11)), "tiled", "im2col"),
     ((8, 32, 13, 13), (128, 32, 3, 3), dict(out_hw=(11, 11)), "winograd", "im2col"),
     ((8, 128, 13, 13), (128, 128, 3, 3), dict(padding=1, out_hw=(13, 13)), "winograd", "im2col"),
-    ((8, 128, 6, 6), (128, 128, 3, 3), dict(padding=1, out_hw=(6, 6)), "im2col", "im2col"),  # 4×4 tiles waste
-    ((8, 32, 13, 13), (64, 32, 3, 3), dict(stride=2, out_hw=(6, 6)), "im2col", "im2col"),
+    ((8, 128, 6, 6), (128, 128, 3, 3), dict(padding=1, out_hw=(6, 6)), "batch_in_columns", "im2col"),
+    ((8, 128, 9, 9), (128, 128, 3, 3), dict(padding=1, out_hw=(9, 9)), "im2col", "im2col"),  # 4×4 tiles waste
+    ((8, 32, 13, 13), (64, 32, 3, 3), dict(stride=2, out_hw=(6, 6)), "batch_in_columns", "im2col"),
+    ((8, 64, 32, 32), (128, 64, 3, 3), dict(stride=2, padding=1, out_hw=(16, 16)), "im2col", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1), "tiled", "im2col"),
     ((8, 3, 8, 8), (16, 3, 3, 3), dict(padding=1, dtype=np.float64), "batch_in_columns", "im2col"),
     ((8, 16, 8, 8), (16, 16, 3, 3), dict(padding=2), "tiled", "im2col"),
     ((8, 32, 8, 8), (64, 32, 1, 1), dict(stride=2), "pointwise", "pointwise"),
-    ((8, 3, 8, 8), (32, 3, 5, 5), {}, "im2col", "im2col"),
+    ((8, 3, 8, 8), (32, 3, 5, 5), {}, "batch_in_columns", "im2col"),          # 4×4 outputs
+    ((8, 3, 12, 12), (32, 3, 5, 5), dict(out_hw=(8, 9)), "im2col", "im2col"),
     ((8, 1, 32, 32), (6, 1, 5, 5), dict(out_hw=(28, 28)), "tiled", "im2col"),
     ((8, 1, 28, 28), (32, 1, 3, 3), dict(out_hw=(26, 26)), "im2col", "im2col"),
 ])
@@ -253,7 +256,7 @@ def matmul_operands(draw):
 
 @given(matmul_operands(), st.booleans())
 def test_matmul_on_numba_threads_equals_numpy(operands, split):
-    """kernels/blas.py: every layout, batch broadcast and row split gives NumPy's product."""
+    """kernels/blas.py: every layout, batch broadcast and row or column split gives NumPy's product."""
     from tinynn.kernels import blas
     a, b = operands
     threshold = blas.PARALLEL_MIN_FLOPS
