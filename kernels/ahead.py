@@ -6,7 +6,7 @@ after another on one core (Numba compiles under a process-wide lock): ResNet18 s
 its 12 s there.  A forward kernel knows which backward kernel will follow it and with what
 arguments, so its wrapper asks for that kernel ahead:
 
-    _col2im.compile_ahead(cols, x, kh, kw, ...)     # arguments like the backward call's
+    _col2im.compile_ahead(cols, batch_in_columns, x, kh, kw, ...)   # like the backward call
 
 One helper process compiles what is asked into the same cache, on the other core; when the
 backward pass calls the kernel, Numba loads it from the cache in milliseconds.

@@ -18,11 +18,12 @@ from .geometry import valid_range
 _valid_range = njit(inline="always", cache=True)(valid_range)
 
 
-def _im2col_impl(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _im2col_impl(x, cols, batch_in_columns, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """cols[b, c·KH·KW + i·KW + j, y·OW + z] = x[b, c, y·sh - ph + i·dh, z·sw - pw + j·dw]
-    (zero outside the input), written into ``cols`` (N, C·KH·KW, OH·OW), which may be a
-    transposed view of a (C·KH·KW, N, OH·OW) array.  Reference loop: for every image, row
-    and column."""
+    (zero outside the input), written into ``cols`` (N, C·KH·KW, OH·OW), or with
+    ``batch_in_columns`` into cols[row, b] of a (C·KH·KW, N, OH·OW) array.  (A flag rather
+    than a transposed view: one compiled kernel serves both layouts.)  Reference loop: for
+    every image, row and column."""
     n, c, h, w = x.shape
     rows = c * kh * kw
     for item in prange(n * rows):
@@ -33,7 +34,7 @@ def _im2col_impl(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
         j = row % kw
         offset_x = j * dw - pw
         z0, z1 = _valid_range(ow, sw, offset_x, w)
-        line = cols[b, row]
+        line = cols[row, b] if batch_in_columns else cols[b, row]
         for y in range(oh):
             iy = y * sh - ph + i * dh
             base = y * ow
@@ -50,17 +51,18 @@ def _im2col_impl(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                 line[base + z] = 0
 
 
-def _col2im_impl(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """The adjoint of im2col: x[b, c, iy, ix] += cols[b, row, column] for every pair
-    that im2col copied, into ``out`` (N, C, H, W) of zeros.  One thread owns one (b, c)
-    plane, so the adds never race."""
+def _col2im_impl(cols, batch_in_columns, out, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint of im2col: x[b, c, iy, ix] += cols[b, row, column] (or cols[row, b, column])
+    for every pair that im2col copied, into ``out`` (N, C, H, W) of zeros.  One thread owns
+    one (b, c) plane, so the adds never race."""
     n, c, h, w = out.shape
     for plane in prange(n * c):
         b = plane // c
         ch = plane % c
         for i in range(kh):
             for j in range(kw):
-                line = cols[b, (ch * kh + i) * kw + j]
+                row = (ch * kh + i) * kw + j
+                line = cols[row, b] if batch_in_columns else cols[b, row]
                 offset_x = j * dw - pw
                 z0, z1 = _valid_range(ow, sw, offset_x, w)
                 for y in range(oh):
@@ -80,16 +82,15 @@ def im2col(x, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=Fal
     """cols (N, C·KH·KW, OH·OW), or with ``batch_in_columns`` (C·KH·KW, N, OH·OW)."""
     n, rows, positions = x.shape[0], x.shape[1] * kernel_hw[0] * kernel_hw[1], out_hw[0] * out_hw[1]
     cols = workspace.empty((rows, n, positions) if batch_in_columns else (n, rows, positions), x.dtype)
-    lines, x = cols.transpose(1, 0, 2) if batch_in_columns else cols, np.ascontiguousarray(x)
+    x = np.ascontiguousarray(x)
     geometry = (*kernel_hw, *stride, *padding, *dilation, *out_hw)
-    _col2im.compile_ahead(lines, x, *geometry)        # ∂L/∂X's kernel, same argument types
-    _im2col(x, lines, *geometry)
+    _col2im.compile_ahead(cols, batch_in_columns, x, *geometry)   # ∂L/∂X's kernel, same argument types
+    _im2col(x, cols, batch_in_columns, *geometry)
     return cols
 
 
 def col2im(cols, input_shape, kernel_hw, stride, padding, dilation, out_hw, batch_in_columns=False):
     """The adjoint of ``im2col``, from either layout."""
-    lines = cols.transpose(1, 0, 2) if batch_in_columns else np.ascontiguousarray(cols)
     out = workspace.zeros(tuple(input_shape), cols.dtype)
-    _col2im(lines, out, *kernel_hw, *stride, *padding, *dilation, *out_hw)
+    _col2im(np.ascontiguousarray(cols), batch_in_columns, out, *kernel_hw, *stride, *padding, *dilation, *out_hw)
     return out
