@@ -1,10 +1,11 @@
-"""Batch normalisation on the CPU: one Numba thread per channel.
+"""Batch normalisation on the CPU, in parallel over channels.
 
 Same function names and signatures as ``tinynn/reference/batchnorm.py``.
 NumPy's reductions over axes (0, 2) of an (N, C, L) array walk memory with
-strides and allocate a temporary per step (x - μ, x̂, g·x̂, ...); here each
-channel makes two passes over its N·L values (statistics, then output),
-accumulating in float64, and the backward pass fuses its three sums.
+strides and allocate a temporary per step (x - μ, x̂, g·x̂, ...); here the
+forward pass makes two passes over each channel's N·L values (statistics, then
+output), the backward pass two over a slab of channels (its three sums, then
+∂L/∂x), accumulating in float64.
 """
 import numpy as np
 from numba import njit, prange
@@ -40,28 +41,51 @@ def _forward_impl(x, weight, bias, eps, out):
     return out, mean, var
 
 
+# The backward pass's work items: SLAB values of consecutive channels of one image
+# (block = SLAB // L channels), the batch's sums running elementwise along them.  Per
+# channel instead, the sums over ResNet18's 4×4-16×16 planes ran in loops of 16-256 values,
+# too short to vectorise well: 2× slower than PyTorch there.  Slabs of 1,024 values were
+# 1.4-1.8× faster than per channel on ResNet18's four plane sizes (256-1,024 slower): its
+# step's batch-norm backward 17.0 → 12.8 ms (PyTorch's 14.2), MobileNetV2's step 152 → 144 ms.
+SLAB = 1024
+
+
 def _backward_impl(grad, x, mean, invstd, weight, grad_x):
+    """∂L/∂x = γ·inv/m · (m·g − Σg − x̂·Σ g·x̂),  ∂L/∂γ = Σ g·x̂,  ∂L/∂β = Σ g
+    (x̂ = (x − μ)·inv, sums over the m = N·L values of a channel), on (N, C, L) arrays."""
     n, c, length = x.shape
     grad_weight = np.empty(c, dtype=x.dtype)
     grad_bias = np.empty(c, dtype=x.dtype)
     count = n * length
-    for ch in prange(c):
-        mu = mean[ch]
-        inv = invstd[ch]
-        sum_g = 0.0
-        sum_g_xhat = 0.0
+    block = max(1, SLAB // length)
+    g_rows, x_rows, out_rows = grad.reshape(n, -1), x.reshape(n, -1), grad_x.reshape(n, -1)
+    for item in prange(-(-c // block)):
+        first, last = item * block, min(c, item * block + block)
+        lo, hi = first * length, last * length
+        mu = np.empty(hi - lo, dtype=x.dtype)                 # μ of each value's channel
+        for k in range(hi - lo):
+            mu[k] = mean[first + k // length]
+        sum_g = np.zeros(hi - lo)                             # Σ over the batch, per value
+        sum_g_centred = np.zeros(hi - lo)
         for b in range(n):
-            for i in range(length):
-                g = grad[b, ch, i]
-                sum_g += g
-                sum_g_xhat += g * (x[b, ch, i] - mu) * inv
-        scale = weight[ch] * inv / count
+            g, values = g_rows[b, lo:hi], x_rows[b, lo:hi]
+            for k in range(hi - lo):
+                sum_g[k] += g[k]
+                sum_g_centred[k] += g[k] * (values[k] - mu[k])
+        # ∂L/∂x = on_g·g + on_centred·(x − μ) + constant, the three factors per channel
+        on_g, on_centred, constant = np.empty_like(mu), np.empty_like(mu), np.empty_like(mu)
+        for ch in range(first, last):
+            start, stop = (ch - first) * length, (ch - first + 1) * length
+            inv = invstd[ch]
+            g_total, g_xhat = sum_g[start:stop].sum(), sum_g_centred[start:stop].sum() * inv
+            scale = weight[ch] * inv / count
+            on_g[start:stop], on_centred[start:stop] = scale * count, -scale * inv * g_xhat
+            constant[start:stop] = -scale * g_total
+            grad_weight[ch], grad_bias[ch] = g_xhat, g_total
         for b in range(n):
-            for i in range(length):
-                x_hat = (x[b, ch, i] - mu) * inv
-                grad_x[b, ch, i] = scale * (count * grad[b, ch, i] - sum_g - x_hat * sum_g_xhat)
-        grad_weight[ch] = sum_g_xhat
-        grad_bias[ch] = sum_g
+            g, values, out = g_rows[b, lo:hi], x_rows[b, lo:hi], out_rows[b, lo:hi]
+            for k in range(hi - lo):
+                out[k] = on_g[k] * g[k] + on_centred[k] * (values[k] - mu[k]) + constant[k]
     return grad_x, grad_weight, grad_bias
 
 
