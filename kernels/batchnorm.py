@@ -50,43 +50,46 @@ def _forward_impl(x, weight, bias, eps, out):
 SLAB = 1024
 
 
-def _backward_impl(grad, x, mean, invstd, weight, grad_x):
+def _backward_impl(grad, x, mean, invstd, weight, grad_x, length):
     """∂L/∂x = γ·inv/m · (m·g − Σg − x̂·Σ g·x̂),  ∂L/∂γ = Σ g·x̂,  ∂L/∂β = Σ g
-    (x̂ = (x − μ)·inv, sums over the m = N·L values of a channel), on (N, C, L) arrays."""
-    n, c, length = x.shape
+    (x̂ = (x − μ)·inv, sums over the m = N·L values of a channel), on (N, C·L) arrays
+    (planes of ``length`` values); ∂L/∂x is written into ``grad_x``."""
+    n, c = x.shape[0], x.shape[1] // length
     grad_weight = np.empty(c, dtype=x.dtype)
     grad_bias = np.empty(c, dtype=x.dtype)
     count = n * length
     block = max(1, SLAB // length)
-    g_rows, x_rows, out_rows = grad.reshape(n, -1), x.reshape(n, -1), grad_x.reshape(n, -1)
     for item in prange(-(-c // block)):
         first, last = item * block, min(c, item * block + block)
-        lo, hi = first * length, last * length
-        mu = np.empty(hi - lo, dtype=x.dtype)                 # μ of each value's channel
-        for k in range(hi - lo):
+        lo, size = first * length, (last - first) * length
+        mu = np.empty(size, dtype=x.dtype)                    # μ of each value's channel
+        for k in range(size):
             mu[k] = mean[first + k // length]
-        sum_g = np.zeros(hi - lo)                             # Σ over the batch, per value
-        sum_g_centred = np.zeros(hi - lo)
+        sum_g = np.zeros(size)                                # Σ over the batch, per value
+        sum_g_centred = np.zeros(size)
         for b in range(n):
-            g, values = g_rows[b, lo:hi], x_rows[b, lo:hi]
-            for k in range(hi - lo):
+            g, values = grad[b, lo:lo + size], x[b, lo:lo + size]
+            for k in range(size):
                 sum_g[k] += g[k]
                 sum_g_centred[k] += g[k] * (values[k] - mu[k])
         # ∂L/∂x = on_g·g + on_centred·(x − μ) + constant, the three factors per channel
         on_g, on_centred, constant = np.empty_like(mu), np.empty_like(mu), np.empty_like(mu)
         for ch in range(first, last):
-            start, stop = (ch - first) * length, (ch - first + 1) * length
+            start = (ch - first) * length
+            g_total = g_centred = 0.0
+            for k in range(start, start + length):
+                g_total += sum_g[k]
+                g_centred += sum_g_centred[k]
             inv = invstd[ch]
-            g_total, g_xhat = sum_g[start:stop].sum(), sum_g_centred[start:stop].sum() * inv
             scale = weight[ch] * inv / count
-            on_g[start:stop], on_centred[start:stop] = scale * count, -scale * inv * g_xhat
-            constant[start:stop] = -scale * g_total
-            grad_weight[ch], grad_bias[ch] = g_xhat, g_total
+            for k in range(start, start + length):
+                on_g[k], on_centred[k], constant[k] = scale * count, -scale * inv * inv * g_centred, -scale * g_total
+            grad_weight[ch], grad_bias[ch] = g_centred * inv, g_total
         for b in range(n):
-            g, values, out = g_rows[b, lo:hi], x_rows[b, lo:hi], out_rows[b, lo:hi]
-            for k in range(hi - lo):
+            g, values, out = grad[b, lo:lo + size], x[b, lo:lo + size], grad_x[b, lo:lo + size]
+            for k in range(size):
                 out[k] = on_g[k] * g[k] + on_centred[k] * (values[k] - mu[k]) + constant[k]
-    return grad_x, grad_weight, grad_bias
+    return grad_weight, grad_bias
 
 
 # reassoc lets LLVM split each float64 sum into vector lanes (a dependent chain of scalar
@@ -99,10 +102,14 @@ _backward = AheadKernel(njit(**_FAST)(_backward_impl))
 
 def batch_norm_forward(x, weight, bias, eps):
     x, out = np.ascontiguousarray(x), workspace.empty(x.shape, x.dtype)
-    _backward.compile_ahead(x, x, weight, weight, weight, out)      # the backward kernel's types
+    flat = x.reshape(x.shape[0], -1)
+    _backward.compile_ahead(flat, flat, weight, weight, weight, flat, x.shape[2])   # the backward kernel's types
     return _forward(x, weight, bias, x.dtype.type(eps), out)
 
 
 def batch_norm_backward(grad, x, mean, invstd, weight):
-    return _backward(np.ascontiguousarray(grad), np.ascontiguousarray(x), mean, invstd, weight,
-                     workspace.empty(x.shape, x.dtype))
+    n, length = x.shape[0], x.shape[2]
+    grad_x = workspace.empty(x.shape, x.dtype)
+    grad_weight, grad_bias = _backward(np.ascontiguousarray(grad).reshape(n, -1), np.ascontiguousarray(x).reshape(n, -1),
+                                       mean, invstd, weight, grad_x.reshape(n, -1), length)
+    return grad_x, grad_weight, grad_bias
