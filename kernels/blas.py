@@ -123,7 +123,8 @@ def _numpy_matmul(a, b):
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype \
             or a.dtype.kind != "f" or min(a.ndim, b.ndim) < 2 or a.shape[-1] != b.shape[-2]:
         return np.matmul(a, b)
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    batch = () if a.ndim == b.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    shape = batch + (a.shape[-2], b.shape[-1])
     return np.matmul(a, b, out=workspace.empty(shape, a.dtype))
 
 
@@ -137,8 +138,10 @@ def _split_operands(a, b):
         return None
     (m, k), n = a.shape[-2:], b.shape[-1]
     products = max(math.prod(a.shape[:-2]), math.prod(b.shape[:-2]))
-    threads = numba.get_num_threads()
-    if 2 * m * n * k * products < PARALLEL_MIN_FLOPS or threads == 1 or 0 in (m, n, k):
+    if 2 * m * n * k * products < PARALLEL_MIN_FLOPS or 0 in (m, n, k):
+        return None
+    threads = numba.get_num_threads()             # (3 µs: asked only when the product is large)
+    if threads == 1:
         return None
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     by_columns = n > m                        # cut the longer side of C

@@ -77,8 +77,8 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, bet
     scalars = (max_exp_avg_sq is not None, real(1 - beta1), real(beta2), real(1 - beta2),
                real(lr / (1 - beta1 ** step)), real(math.sqrt(1 - beta2 ** step)), real(eps))
     flat_grad = np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1)
-    threads = numba.get_num_threads()
-    if param.size >= PARALLEL_MIN_SIZE and threads > 1:
+    threads = numba.get_num_threads() if param.size >= PARALLEL_MIN_SIZE else 1
+    if threads > 1:
         kernel, arguments = _adam_parallel, (threads, spans[0], flat_grad, *spans[1:], *scalars)
     else:
         kernel, arguments = _adam_span, (spans[0], flat_grad, *spans[1:], *scalars)
