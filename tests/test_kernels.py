@@ -137,6 +137,8 @@ def test_planner_keeps_columns_only_when_asked_small_and_there_are_any():
     assert _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=True).keep_columns
     assert not _planned((8, 3, 8, 8), (32, 3, 5, 5), keep=False).keep_columns
     assert not _planned((8, 256, 8, 8), (256, 256, 3, 3), padding=1, keep=True).keep_columns  # winograd
+    keras_cifar_first = _planned((64, 3, 32, 32), (32, 3, 3, 3), out_hw=(30, 30), keep=True)
+    assert keras_cifar_first.algorithm == "im2col" and not keras_cifar_first.keep_columns   # 6.2 MB
     huge = (512, 64, 64, 64)
     assert not _planned(huge, (64, 64, 3, 3), padding=2, out_hw=(64, 64), keep=True).keep_columns
 
