@@ -337,16 +337,15 @@ def conv2d_3x3(x, weight, padding, out_hw):
     images = _images_per_group(x.shape[0], tiles_h, tiles_w)
     _gradient_transform.compile_ahead(out, tiles_h, tiles_w, images, transformed)
     _input_transform_adjoint.compile_ahead(transformed, *padding, tiles_h, tiles_w, images, out)
-    v = _transformed_input(x, padding, tiles_h, tiles_w)                 # (36, C, N·T)
+    v = _transformed_input(x, padding, tiles_h, tiles_w, images)         # (36, C, N·T)
     u = _filter_transform(weight)                                # (36, K, C)
     m = matmul(u, v)                                             # (36, K, N·T): 36 GEMMs
     _output_transform(m, tiles_h, tiles_w, images, out)
     return out
 
 
-def _transformed_input(x, padding, tiles_h, tiles_w):
+def _transformed_input(x, padding, tiles_h, tiles_w, images):
     v = workspace.empty((POSITIONS, x.shape[1], x.shape[0] * tiles_h * tiles_w), x.dtype)
-    images = _images_per_group(x.shape[0], tiles_h, tiles_w)
     _input_transform(np.ascontiguousarray(x), *padding, tiles_h, tiles_w, images, v)
     return v
 
@@ -372,6 +371,6 @@ def conv2d_3x3_backward(grad, padding, input_shape, weight=None, x=None):
         grad_x = workspace.empty(tuple(input_shape), e.dtype)
         _input_transform_adjoint(e, *padding, tiles_h, tiles_w, images, grad_x)
     if x is not None:
-        v = _transformed_input(x, padding, tiles_h, tiles_w)                      # (36, C, N·T)
+        v = _transformed_input(x, padding, tiles_h, tiles_w, images)              # (36, C, N·T)
         grad_w = _filter_gradient(matmul(d, v.transpose(0, 2, 1)))              # (36, K, C) GEMMs
     return grad_x, grad_w
